@@ -1,0 +1,3 @@
+from mlk.cli import main
+
+main()

@@ -1,0 +1,55 @@
+"""`mlk validate`: check az ml YAML files locally and show them resolved (defaults applied)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from mlk.cli.console import console
+from mlk.cli.options import Files, SetValues, command
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "validate", help="Check YAML files against mlk's schemas and rules; print them resolved.")(validate)
+
+
+def validate(
+    files: Files,
+    kind: Annotated[str | None, typer.Option("--kind", "-k", help="The kind of every file, when it cannot be told "
+                                             "from $schema/type/fields: online-endpoint, online-deployment, "
+                                             "compute, environment, model, instance-type, extension-config.")] = None,
+    set_values: SetValues = None,
+    skip_script_validation: Annotated[bool, typer.Option("--skip-script-validation",
+                                                         help="Do not compile the scoring script.")] = False,
+) -> None:
+    """Exit 0 only when every file is valid; every problem is printed as FILE:LINE:COL: $.path: message."""
+    from mlk.errors import SpecError
+    from mlk.specs import load_spec
+    from mlk.specs.kinds import kind_named
+
+    wanted = kind_named(kind) if kind else None
+    resolved: list[Any] = []
+    failed: list[str] = []
+    summaries: list[str] = []
+    for file in files:
+        try:
+            spec = load_spec(file, kind=wanted, set_values=tuple(set_values or ()),
+                             scripts=not skip_script_validation)
+        except SpecError as exc:
+            failed.append(str(file))
+            for problem in exc.problems:
+                console.problem(problem.render(), warning=problem.severity.value == "warning")
+            if not exc.problems:
+                console.error(exc.message)
+            continue
+        for warning in spec.warnings:
+            console.problem(warning.render(), warning=True)
+        resolved.append(dict(spec.data))
+        summaries.append(f"{file}: valid {spec.kind.name} '{spec.name}'")
+    if failed:
+        raise SpecError(f"{len(failed)} of {len(files)} file{'s' if len(files) > 1 else ''} "
+                        f"{'is' if len(failed) == 1 else 'are'} not valid: {', '.join(failed)}",
+                        hint="fix the lines above and run mlk validate again")
+    console.result(resolved[0] if len(resolved) == 1 else resolved,
+                   human=lambda: [console.print(line) for line in summaries] and None)

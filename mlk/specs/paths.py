@@ -1,0 +1,119 @@
+"""Local files a spec points at: which fields hold paths, that they exist, and their absolute form.
+
+Relative paths are relative to the folder of the YAML file that names them, as in az ml. A scoring script
+is relative to its code folder and a Dockerfile to its build context; those two stay relative in the
+resolved spec because the server and the image build read them that way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from mlk.specs import kinds
+from mlk.specs.problems import JsonPath
+
+Expect = Literal["file", "dir", "any"]
+
+
+@dataclass(frozen=True)
+class LocalPath:
+    path: JsonPath
+    """Where the value sits in the document."""
+    value: str
+    """The path as written."""
+    expect: Expect
+    target: Path
+    """The path it names on disk."""
+    keep_relative: bool = False
+    """True for paths that are relative to another path field (scoring_script, dockerfile_path)."""
+
+
+def is_reference(value: str) -> bool:
+    """`azureml:name:version`, `azureml:name@latest`, ARM ids, and URLs are not local paths."""
+    return value.startswith("azureml:") or "://" in value
+
+
+def _get(data: Any, path: JsonPath) -> Any:
+    for part in path:
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def _under(base: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def _environment(data: Any, prefix: JsonPath, base: Path) -> Iterator[LocalPath]:
+    conda = _get(data, (*prefix, "conda_file"))
+    if isinstance(conda, str) and not is_reference(conda):
+        yield LocalPath((*prefix, "conda_file"), conda, "file", _under(base, conda))
+    context = _get(data, (*prefix, "build", "path"))
+    if isinstance(context, str) and not is_reference(context):
+        context_dir = _under(base, context)
+        yield LocalPath((*prefix, "build", "path"), context, "dir", context_dir)
+        dockerfile = _get(data, (*prefix, "build", "dockerfile_path")) or "Dockerfile"
+        yield LocalPath((*prefix, "build", "dockerfile_path"), dockerfile, "file", _under(context_dir, dockerfile),
+                        keep_relative=True)
+
+
+def local_paths(kind: kinds.Kind, data: Any, base: Path) -> list[LocalPath]:
+    """Every local path a document of `kind` names, in document order."""
+    found: list[LocalPath] = []
+    if not isinstance(data, dict):
+        return found
+    if kind is kinds.DEPLOYMENT:
+        model = data.get("model")
+        if isinstance(model, str) and not is_reference(model):
+            found.append(LocalPath(("model",), model, "any", _under(base, model)))
+        elif isinstance(model, dict) and isinstance(model.get("path"), str) and not is_reference(model["path"]):
+            found.append(LocalPath(("model", "path"), model["path"], "any", _under(base, model["path"])))
+        code = _get(data, ("code_configuration", "code"))
+        if isinstance(code, str) and not is_reference(code):
+            code_dir = _under(base, code)
+            found.append(LocalPath(("code_configuration", "code"), code, "dir", code_dir))
+            script = _get(data, ("code_configuration", "scoring_script"))
+            if isinstance(script, str):
+                found.append(LocalPath(("code_configuration", "scoring_script"), script, "file",
+                                       _under(code_dir, script), keep_relative=True))
+        if isinstance(data.get("environment"), dict):
+            found.extend(_environment(data, ("environment",), base))
+    elif kind is kinds.ENVIRONMENT:
+        found.extend(_environment(data, (), base))
+    elif kind is kinds.MODEL:
+        if isinstance(data.get("path"), str) and not is_reference(data["path"]):
+            found.append(LocalPath(("path",), data["path"], "any", _under(base, data["path"])))
+    elif kind is kinds.EXTENSION_CONFIG:
+        for key in ("sslCertPemFile", "sslKeyPemFile"):
+            if isinstance(data.get(key), str):
+                found.append(LocalPath((key,), data[key], "file", _under(base, data[key])))
+    return found
+
+
+def missing_reason(item: LocalPath) -> str | None:
+    """Why the path is unusable, or None when it is fine."""
+    target = item.target
+    if not target.exists():
+        return f"'{item.value}' does not exist (looked for {target})"
+    if item.expect == "file" and not target.is_file():
+        return f"'{item.value}' is a folder; a file is needed here"
+    if item.expect == "dir" and not target.is_dir():
+        return f"'{item.value}' is a file; a folder is needed here"
+    return None
+
+
+def resolve(kind: kinds.Kind, data: Any, base: Path) -> None:
+    """Rewrite relative local paths in place as absolute ones (except those relative to another field)."""
+    for item in local_paths(kind, data, base):
+        if item.keep_relative:
+            continue
+        *parents, last = item.path
+        holder = data
+        for part in parents:
+            holder = holder[part]
+        holder[last] = str(item.target.resolve())

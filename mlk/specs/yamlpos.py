@@ -1,0 +1,138 @@
+"""Load one YAML document into plain Python values, remembering where every key and value sits.
+
+PyYAML's `safe_load` forgets positions and silently keeps the last of two duplicate keys; both matter
+for reporting problems as `FILE:LINE:COL`, so we compose the node graph and build the values ourselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from mlk.errors import SpecError
+from mlk.specs.problems import JsonPath, Problem, Severity
+
+try:  # libyaml is several times faster when the wheel carries it
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on the PyYAML build
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+_MERGE = "tag:yaml.org,2002:merge"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_STR = "tag:yaml.org,2002:str"
+
+Position = tuple[int, int]
+
+
+@dataclass
+class Document:
+    """A parsed file: its data and where each part of it came from."""
+
+    file: str
+    """The file name used in messages (as the user typed it)."""
+    data: Any
+    values: dict[JsonPath, Position] = field(default_factory=dict)
+    """Position of each value (1-based line and column)."""
+    keys: dict[JsonPath, Position] = field(default_factory=dict)
+    """Position of the key that introduces each mapping entry."""
+    problems: list[Problem] = field(default_factory=list)
+    """Problems found while reading (duplicate keys)."""
+    overridden: set[JsonPath] = field(default_factory=set)
+    """Paths whose value came from `--set` rather than the file."""
+
+    def locate(self, path: JsonPath, *, key: bool = False) -> Position:
+        """Position of `path`, or of its closest existing parent when it is absent."""
+        probe = tuple(path)
+        if key and probe in self.keys:
+            return self.keys[probe]
+        while probe:
+            if probe in self.values:
+                return self.values[probe]
+            probe = probe[:-1]
+        return self.values.get((), (1, 1))
+
+    def problem(self, path: JsonPath, message: str, severity: Severity = Severity.ERROR, *,
+                key: bool = False) -> Problem:
+        """A Problem located in this document; values set with --set say so."""
+        if any(path[: len(o)] == o for o in self.overridden):
+            message += " (set with --set)"
+        return Problem(self.file, *self.locate(path, key=key), path, message, severity)
+
+
+def _pos(node: yaml.Node) -> Position:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+class _Builder:
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.constructor = yaml.constructor.SafeConstructor()
+
+    def build(self, node: yaml.Node, path: JsonPath) -> Any:
+        self.doc.values[path] = _pos(node)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        if node.tag == _TIMESTAMP:  # keep dates as written: specs never want datetime objects
+            return node.value
+        return self.constructor.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[Any, Any]:
+        seen: dict[Any, Position] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == _MERGE or not isinstance(key_node, yaml.ScalarNode):
+                continue
+            key = self.constructor.construct_object(key_node)
+            if key in seen:
+                line, col = seen[key]
+                self.doc.problems.append(
+                    Problem(self.doc.file, *_pos(key_node), (*path, str(key)),
+                            f"duplicate key '{key}' (first at line {line}); YAML keeps only the last one")
+                )
+            seen[key] = _pos(key_node)
+        # Resolves `<<: *anchor` merge keys in place; explicit keys come last and win, as YAML says.
+        self.constructor.flatten_mapping(node)
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise SpecError(f"{self.doc.file}: a mapping key must be a plain value",
+                                [Problem(self.doc.file, *_pos(key_node), path,
+                                         "a mapping key must be a plain value, not a list or mapping")])
+            key = self.constructor.construct_object(key_node)
+            if key_node.tag != _STR:
+                key = str(key).lower() if isinstance(key, bool) else str(key)
+            child = (*path, key)
+            self.doc.keys[child] = _pos(key_node)
+            out[key] = self.build(value_node, child)
+        return out
+
+
+def parse_text(text: str, file: str) -> Document:
+    """Parse one YAML document; syntax errors become a SpecError with line and column."""
+    doc = Document(file=file, data=None)
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        raise SpecError(f"{file}: YAML syntax error",
+                        [Problem(file, line, col, (), f"YAML syntax error: {what}")],
+                        hint="fix the YAML syntax at the line shown (indentation, a missing ':' or quote)") from exc
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{file}: YAML syntax error",
+                        [Problem(file, 1, 1, (), f"YAML syntax error: {exc}")]) from exc
+    if node is None:
+        raise SpecError(f"{file}: the file is empty", [Problem(file, 1, 1, (), "the file is empty")],
+                        hint="an Azure ML YAML file is a mapping with at least `name:`")
+    try:
+        doc.data = _Builder(doc).build(node, ())
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise SpecError(f"{file}: unsupported YAML",
+                        [Problem(file, line, col, (), f"unsupported YAML: {exc.problem}")]) from exc
+    return doc
