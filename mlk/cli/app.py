@@ -11,6 +11,7 @@ import typer
 
 from mlk import __version__
 from mlk.cli import validate
+from mlk.cli.console import Settings, console
 from mlk.cli.options import with_global_options
 
 HELP = """Azure ML's Kubernetes online endpoints, without Azure.
@@ -28,6 +29,7 @@ def _version(value: bool) -> None:
 
 
 def build() -> typer.Typer:
+    console.settings = Settings()  # one process may run several commands (tests)
     app = typer.Typer(
         name="mlk", help=HELP, no_args_is_help=True, rich_markup_mode=None, add_completion=False,
         pretty_exceptions_enable=False, context_settings={"help_option_names": ["-h", "--help"]},

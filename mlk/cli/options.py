@@ -37,7 +37,7 @@ _GLOBALS = {
 }
 
 # Options for commands that read YAML files, named and spelled as az ml spells them.
-Files = Annotated[list[Path], typer.Option("--file", "-f", metavar="FILE", help="YAML file (az ml format).")]
+Files = Annotated[list[Path] | None, typer.Option("--file", "-f", metavar="FILE", help="YAML file (az ml format).")]
 SetValues = Annotated[list[str] | None, typer.Option(
     "--set", metavar="PATH=VALUE",
     help="Override a field of the file: dotted path, list index, JSON value (e.g. instance_count=2).")]

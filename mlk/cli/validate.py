@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -15,7 +16,9 @@ def register(app: typer.Typer) -> None:
 
 
 def validate(
-    files: Files,
+    positional: Annotated[list[Path] | None, typer.Argument(metavar="[FILE]...", help="More files (same as -f).",
+                                                            show_default=False)] = None,
+    files: Files = None,
     kind: Annotated[str | None, typer.Option("--kind", "-k", help="The kind of every file, when it cannot be told "
                                              "from $schema/type/fields: online-endpoint, online-deployment, "
                                              "compute, environment, model, instance-type, extension-config.")] = None,
@@ -24,11 +27,14 @@ def validate(
                                                          help="Do not compile the scoring script.")] = False,
 ) -> None:
     """Exit 0 only when every file is valid; every problem is printed as FILE:LINE:COL: $.path: message."""
-    from mlk.errors import SpecError
+    from mlk.errors import SpecError, UsageError
     from mlk.specs import load_spec
     from mlk.specs.kinds import kind_named
 
     wanted = kind_named(kind) if kind else None
+    files = [*(files or []), *(positional or [])]
+    if not files:
+        raise UsageError("no file to validate", hint="mlk validate -f endpoint.yml [-f blue.yml ...]")
     resolved: list[Any] = []
     failed: list[str] = []
     summaries: list[str] = []
@@ -46,7 +52,8 @@ def validate(
         for warning in spec.warnings:
             console.problem(warning.render(), warning=True)
         resolved.append(dict(spec.data))
-        summaries.append(f"{file}: valid {spec.kind.name} '{spec.name}'")
+        named = f" '{spec.name}'" if spec.name else ""
+        summaries.append(f"{file}: valid {spec.kind.name}{named}")
     if failed:
         raise SpecError(f"{len(failed)} of {len(files)} file{'s' if len(files) > 1 else ''} "
                         f"{'is' if len(failed) == 1 else 'are'} not valid: {', '.join(failed)}",

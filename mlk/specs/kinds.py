@@ -79,8 +79,8 @@ def detect(data: Any) -> Detected:
         return Detected(DEPLOYMENT, managed=type_field == "managed", reason="it has endpoint_name")
     if type_field == "kubernetes" or "namespace" in data and "resource_id" in data:
         return Detected(COMPUTE, reason="type: kubernetes without endpoint_name")
-    if {"traffic", "auth_mode", "mirror_traffic"} & data.keys():
-        return Detected(ENDPOINT, reason="it has traffic/auth_mode")
+    if {"traffic", "auth_mode", "mirror_traffic", "compute"} & data.keys():
+        return Detected(ENDPOINT, reason="it has traffic/auth_mode/compute")
     if {"image", "conda_file", "build", "inference_config"} & data.keys():
         return Detected(ENVIRONMENT, reason="it has image/conda_file/build")
     if "path" in data:

@@ -121,8 +121,8 @@ def load_document(doc: Document, base: Path, *, kind: kinds.Kind | None = None, 
         raise SpecError(f"{doc.file}: {count} in this {found_kind.name} file", sorted(problems),
                         hint=f"fix the lines above; `mlk validate -f {doc.file}` checks again")
     data: dict[str, Any] = doc.data
+    _resolve(found_kind, data, base)  # first: an old setting name must win over the new name's default
     apply_defaults(data, schema)
-    _resolve(found_kind, data, base)
     return Spec(found_kind, doc.file, MappingProxyType(data), managed,
                 tuple(sorted(p for p in problems if p.severity is Severity.WARNING)))
 

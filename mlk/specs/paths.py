@@ -7,6 +7,7 @@ resolved spec because the server and the image build read them that way.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,11 +96,20 @@ def local_paths(kind: kinds.Kind, data: Any, base: Path) -> list[LocalPath]:
     return found
 
 
+def shown(path: Path) -> str:
+    """A path as messages show it: relative to the working directory when under it."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
+
+
 def missing_reason(item: LocalPath) -> str | None:
     """Why the path is unusable, or None when it is fine."""
     target = item.target
     if not target.exists():
-        return f"'{item.value}' does not exist (looked for {target})"
+        return f"'{item.value}' does not exist (looked for {shown(target)})"
     if item.expect == "file" and not target.is_file():
         return f"'{item.value}' is a folder; a file is needed here"
     if item.expect == "dir" and not target.is_dir():

@@ -10,20 +10,14 @@ import ast
 from pathlib import Path
 
 from mlk.errors import SpecError
+from mlk.specs.paths import shown
 from mlk.specs.problems import Problem
 from mlk.specs.yamlpos import parse_text
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
 def conda_file_problems(path: Path) -> list[Problem]:
     """A conda file must be a YAML mapping whose dependencies are a list of strings and `pip:` lists."""
-    name = _display(path)
+    name = shown(path)
     try:
         doc = parse_text(path.read_text(encoding="utf-8"), name)
     except SpecError as exc:
@@ -67,7 +61,7 @@ def _defined_names(tree: ast.Module) -> set[str]:
 
 def scoring_script_problems(path: Path) -> list[Problem]:
     """score.py must compile and define init() and run() at module level."""
-    name = _display(path)
+    name = shown(path)
     try:
         source = path.read_bytes()
         tree = ast.parse(source, filename=name)

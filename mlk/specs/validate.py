@@ -22,6 +22,19 @@ _TYPE_WORDS = {"string": "a string", "integer": "an integer", "number": "a numbe
                "object": "a mapping", "array": "a list", "null": "nothing (null)"}
 
 
+# Unknown fields that are really something else, put in the wrong file.
+_MISPLACED = {
+    "dependencies": "; conda packages belong in the conda file that `conda_file` names",
+    "channels": "; conda channels belong in the conda file that `conda_file` names",
+}
+
+
+def _custom(schema: dict[str, Any], instance: Any) -> str | None:
+    """The schema's own wording for this failure (`errorMessage`, `{}` standing for the value)."""
+    text = schema.get("errorMessage")
+    return text.replace("{}", repr(instance)) if isinstance(text, str) else None
+
+
 def _enum_key(value: str) -> str:
     """Azure compares enum values ignoring case and `_`/`-`: Key, AMLToken, TargetUtilization, loadBalancer."""
     return re.sub(r"[-_\s]", "", value).lower()
@@ -131,7 +144,7 @@ class _Reporter:
             patterns = list(schema.get("patternProperties", {}))
             extras = [k for k in instance if k not in allowed and not any(re.search(p, k) for p in patterns)]
             for extra in extras:
-                hint = _did_you_mean(extra, allowed)
+                hint = _MISPLACED.get(extra) or _did_you_mean(extra, allowed)
                 self.add((*path, extra), f"unknown field '{extra}'{hint}", key=True)
             return
         if kind == "required":
@@ -139,11 +152,10 @@ class _Reporter:
             self.add(path, f"missing required field '{missing}'")
             return
         if "propertyNames" in err.relative_schema_path:  # the key itself is wrong, not its value
-            why = schema.get("errorMessage", err.message)
-            self.add((*path, str(instance)), f"{instance!r} {why}", key=True)
+            self.add((*path, str(instance)), _custom(schema, instance) or f"{instance!r}: {err.message}", key=True)
             return
-        if "errorMessage" in schema and kind in ("pattern", "minLength", "maxLength", "maxProperties", "type"):
-            self.add(path, f"{instance!r} {schema['errorMessage']}")
+        if kind in ("pattern", "minLength", "maxLength", "maxProperties", "type") and _custom(schema, instance):
+            self.add(path, _custom(schema, instance) or "")
             return
         if kind == "enum":
             self.add(path, f"{instance!r} is not allowed{_did_you_mean(str(instance), map(str, value))}")

@@ -39,6 +39,8 @@ class Document:
     """Position of the key that introduces each mapping entry."""
     problems: list[Problem] = field(default_factory=list)
     """Problems found while reading (duplicate keys)."""
+    collections: set[JsonPath] = field(default_factory=set)
+    """Paths whose value is a mapping or list: problems about them point at their key."""
     overridden: set[JsonPath] = field(default_factory=set)
     """Paths whose value came from `--set` rather than the file."""
 
@@ -48,6 +50,8 @@ class Document:
         if key and probe in self.keys:
             return self.keys[probe]
         while probe:
+            if probe in self.collections and probe in self.keys:
+                return self.keys[probe]
             if probe in self.values:
                 return self.values[probe]
             probe = probe[:-1]
@@ -73,8 +77,10 @@ class _Builder:
     def build(self, node: yaml.Node, path: JsonPath) -> Any:
         self.doc.values[path] = _pos(node)
         if isinstance(node, yaml.MappingNode):
+            self.doc.collections.add(path)
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
+            self.doc.collections.add(path)
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         if node.tag == _TIMESTAMP:  # keep dates as written: specs never want datetime objects
             return node.value
@@ -117,6 +123,8 @@ def parse_text(text: str, file: str) -> Document:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark and "end of stream" in str(exc.problem):  # point at what was left open, not at EOF
+            mark = exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
         raise SpecError(f"{file}: YAML syntax error",

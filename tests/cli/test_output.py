@@ -1,0 +1,55 @@
+"""The console's formats and --query, shared by every command (exercised through `validate`)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mlk.cli.console import render
+from tests.conftest import EXAMPLES, run_mlk
+
+ROWS = [{"name": "blue", "traffic": 90, "tags": {"a": 1}}, {"name": "green", "traffic": 10, "state": None}]
+
+
+def test_table_shows_scalar_fields_with_az_style_headers() -> None:
+    text = render(ROWS, "table")
+    assert text.splitlines()[0].split() == ["Name", "Traffic", "State"]
+    assert text.splitlines()[2].split() == ["blue", "90"]
+
+
+def test_tsv_has_no_header() -> None:
+    assert render(ROWS, "tsv").splitlines() == ["blue\t90\t", "green\t10\t"]
+
+
+def test_jsonc_colours_only_for_a_terminal() -> None:
+    assert render({"a": 1}, "jsonc") == '{\n  "a": 1\n}'
+    assert "\033[" in render({"a": 1}, "jsonc", colour=True)
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml", "table", "tsv", "none", "jsonc"])
+def test_every_format_renders_a_resolved_spec(fmt: str) -> None:
+    result = run_mlk("validate", "-f", EXAMPLES / "endpoint.yml", "-o", fmt)
+    assert result.exit_code == 0, result.stderr
+    if fmt == "none":
+        assert result.stdout == ""
+    else:
+        assert "my-endpoint" in result.stdout
+
+
+def test_query_is_jmespath() -> None:
+    result = run_mlk("validate", "-f", EXAMPLES / "blue.yml", "-f", EXAMPLES / "green.yml",
+                     "--query", "[].{n: name, t: request_settings.request_timeout_ms}", "-o", "json")
+    assert json.loads(result.stdout) == [{"n": "blue", "t": 3000}, {"n": "green", "t": 3000}]
+
+
+def test_global_options_before_the_command_work_too() -> None:
+    result = run_mlk("-o", "json", "--query", "name", "validate", "-f", EXAMPLES / "endpoint.yml")
+    assert json.loads(result.stdout) == "my-endpoint"
+
+
+def test_bad_output_and_bad_query_are_usage_errors() -> None:
+    bad_format = run_mlk("validate", "-f", EXAMPLES / "endpoint.yml", "-o", "xml")
+    assert bad_format.exit_code == 2 and "--output 'xml' is not a format" in bad_format.stderr
+    bad_query = run_mlk("validate", "-f", EXAMPLES / "endpoint.yml", "--query", "[[")
+    assert bad_query.exit_code == 2 and "--query '[['" in bad_query.stderr

@@ -1,0 +1,49 @@
+"""Shared test helpers: the repository root and an in-process `mlk` runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run_mlk(*args: str | os.PathLike[str], cwd: Path | None = None) -> Result:
+    """Run the real CLI in this process (fast); stdout and stderr kept apart."""
+    from typer.testing import CliRunner
+
+    from mlk.cli.app import build
+
+    old = Path.cwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(build(), [str(a) for a in args], prog_name="mlk")
+    finally:
+        os.chdir(old)
+    return Result(result.exit_code, result.stdout, result.stderr)
+
+
+def run_mlk_process(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `python -m mlk` as a separate process, as a user would."""
+    return subprocess.run([sys.executable, "-m", "mlk", *args], cwd=cwd or REPO, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=120)
+
+
+@pytest.fixture
+def in_repo(monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(REPO)
+    return REPO
