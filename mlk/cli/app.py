@@ -31,12 +31,20 @@ def _version(value: bool) -> None:
 def build() -> typer.Typer:
     console.settings = Settings()  # one process may run several commands (tests)
     app = typer.Typer(
-        name="mlk", help=HELP, no_args_is_help=True, rich_markup_mode=None, add_completion=False,
-        pretty_exceptions_enable=False, context_settings={"help_option_names": ["-h", "--help"]},
+        name="mlk",
+        help=HELP,
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
     )
 
-    def root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                                   help="Print mlk's version and exit.")] = False) -> None:
+    def root(
+        version: Annotated[
+            bool, typer.Option("--version", callback=_version, is_eager=True, help="Print mlk's version and exit.")
+        ] = False,
+    ) -> None:
         """Global options given here apply to the command that follows."""
 
     app.callback()(with_global_options(root))

@@ -52,8 +52,9 @@ class Console:
             if value not in (None, False):
                 setattr(self.settings, name, value)
         if self.settings.output is not None and self.settings.output not in FORMATS:
-            raise UsageError(f"--output '{self.settings.output}' is not a format",
-                             hint="use one of: " + ", ".join(FORMATS))
+            raise UsageError(
+                f"--output '{self.settings.output}' is not a format", hint="use one of: " + ", ".join(FORMATS)
+            )
 
     # --- messages (stderr) -------------------------------------------------------------------------------
     def _line(self, text: str, colour: str = "") -> None:
@@ -86,8 +87,14 @@ class Console:
         self._line(text, _YELLOW if warning else "")
 
     # --- results (stdout) --------------------------------------------------------------------------------
-    def result(self, data: Any, *, human: Callable[[], None] | None = None, default: str = "json",
-               columns: Sequence[str] | None = None) -> None:
+    def result(
+        self,
+        data: Any,
+        *,
+        human: Callable[[], None] | None = None,
+        default: str = "json",
+        columns: Sequence[str] | None = None,
+    ) -> None:
         """Print a command's result. Without -o, `human` (if given) prints a summary instead."""
         fmt = self.settings.output
         if fmt is None and human is not None and self.settings.query is None:
@@ -113,8 +120,10 @@ def _query(expression: str, data: Any) -> Any:
     try:
         return jmespath.search(expression, data)
     except JMESPathError as exc:
-        raise UsageError(f"--query '{expression}': {exc}",
-                         hint="--query takes JMESPath, e.g. --query name or --query '[].{name:name}'") from None
+        raise UsageError(
+            f"--query '{expression}': {exc}",
+            hint="--query takes JMESPath, e.g. --query name or --query '[].{name:name}'",
+        ) from None
 
 
 def render(data: Any, fmt: str, *, columns: Sequence[str] | None = None, colour: bool = False) -> str:

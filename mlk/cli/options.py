@@ -22,25 +22,62 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 GLOBAL_HELP = "Global options"
 _GLOBALS = {
-    "output": (Annotated[str | None, typer.Option(
-        "--output", "-o", metavar="FORMAT", rich_help_panel=GLOBAL_HELP,
-        help="Output format: " + "|".join(FORMATS) + ".")], None),
-    "query": (Annotated[str | None, typer.Option(
-        "--query", metavar="JMESPATH", rich_help_panel=GLOBAL_HELP,
-        help="JMESPath query applied to the result, as in az.")], None),
-    "verbose": (Annotated[bool, typer.Option("--verbose", rich_help_panel=GLOBAL_HELP,
-                                             help="Say more about what is happening.")], False),
-    "debug": (Annotated[bool, typer.Option("--debug", rich_help_panel=GLOBAL_HELP,
-                                           help="Everything --verbose says, and tracebacks.")], False),
-    "only_show_errors": (Annotated[bool, typer.Option("--only-show-errors", rich_help_panel=GLOBAL_HELP,
-                                                      help="Show errors only; no warnings.")], False),
+    "output": (
+        Annotated[
+            str | None,
+            typer.Option(
+                "--output",
+                "-o",
+                metavar="FORMAT",
+                rich_help_panel=GLOBAL_HELP,
+                help="Output format: " + "|".join(FORMATS) + ".",
+            ),
+        ],
+        None,
+    ),
+    "query": (
+        Annotated[
+            str | None,
+            typer.Option(
+                "--query",
+                metavar="JMESPATH",
+                rich_help_panel=GLOBAL_HELP,
+                help="JMESPath query applied to the result, as in az.",
+            ),
+        ],
+        None,
+    ),
+    "verbose": (
+        Annotated[
+            bool, typer.Option("--verbose", rich_help_panel=GLOBAL_HELP, help="Say more about what is happening.")
+        ],
+        False,
+    ),
+    "debug": (
+        Annotated[
+            bool,
+            typer.Option("--debug", rich_help_panel=GLOBAL_HELP, help="Everything --verbose says, and tracebacks."),
+        ],
+        False,
+    ),
+    "only_show_errors": (
+        Annotated[
+            bool, typer.Option("--only-show-errors", rich_help_panel=GLOBAL_HELP, help="Show errors only; no warnings.")
+        ],
+        False,
+    ),
 }
 
 # Options for commands that read YAML files, named and spelled as az ml spells them.
 Files = Annotated[list[Path] | None, typer.Option("--file", "-f", metavar="FILE", help="YAML file (az ml format).")]
-SetValues = Annotated[list[str] | None, typer.Option(
-    "--set", metavar="PATH=VALUE",
-    help="Override a field of the file: dotted path, list index, JSON value (e.g. instance_count=2).")]
+SetValues = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="PATH=VALUE",
+        help="Override a field of the file: dotted path, list index, JSON value (e.g. instance_count=2).",
+    ),
+]
 
 
 def with_global_options(fn: F) -> F:
@@ -57,8 +94,10 @@ def with_global_options(fn: F) -> F:
         except (Exception, KeyboardInterrupt) as exc:  # the presenter decides what the user sees
             raise typer.Exit(present(exc, console)) from exc
 
-    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
-             for name, (annotation, default) in _GLOBALS.items()]
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+        for name, (annotation, default) in _GLOBALS.items()
+    ]
     wrapper.__signature__ = signature.replace(parameters=[*signature.parameters.values(), *extra])  # type: ignore[attr-defined]
     wrapper.__annotations__ = {**fn.__annotations__, **{n: a for n, (a, _) in _GLOBALS.items()}}
     return wrapper  # type: ignore[return-value]

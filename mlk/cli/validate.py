@@ -16,15 +16,24 @@ def register(app: typer.Typer) -> None:
 
 
 def validate(
-    positional: Annotated[list[Path] | None, typer.Argument(metavar="[FILE]...", help="More files (same as -f).",
-                                                            show_default=False)] = None,
+    positional: Annotated[
+        list[Path] | None, typer.Argument(metavar="[FILE]...", help="More files (same as -f).", show_default=False)
+    ] = None,
     files: Files = None,
-    kind: Annotated[str | None, typer.Option("--kind", "-k", help="The kind of every file, when it cannot be told "
-                                             "from $schema/type/fields: online-endpoint, online-deployment, "
-                                             "compute, environment, model, instance-type, extension-config.")] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind",
+            "-k",
+            help="The kind of every file, when it cannot be told "
+            "from $schema/type/fields: online-endpoint, online-deployment, "
+            "compute, environment, model, instance-type, extension-config.",
+        ),
+    ] = None,
     set_values: SetValues = None,
-    skip_script_validation: Annotated[bool, typer.Option("--skip-script-validation",
-                                                         help="Do not compile the scoring script.")] = False,
+    skip_script_validation: Annotated[
+        bool, typer.Option("--skip-script-validation", help="Do not compile the scoring script.")
+    ] = False,
 ) -> None:
     """Exit 0 only when every file is valid; every problem is printed as FILE:LINE:COL: $.path: message."""
     from mlk.errors import SpecError, UsageError
@@ -40,8 +49,7 @@ def validate(
     summaries: list[str] = []
     for file in files:
         try:
-            spec = load_spec(file, kind=wanted, set_values=tuple(set_values or ()),
-                             scripts=not skip_script_validation)
+            spec = load_spec(file, kind=wanted, set_values=tuple(set_values or ()), scripts=not skip_script_validation)
         except SpecError as exc:
             failed.append(str(file))
             for problem in exc.problems:
@@ -55,8 +63,12 @@ def validate(
         named = f" '{spec.name}'" if spec.name else ""
         summaries.append(f"{file}: valid {spec.kind.name}{named}")
     if failed:
-        raise SpecError(f"{len(failed)} of {len(files)} file{'s' if len(files) > 1 else ''} "
-                        f"{'is' if len(failed) == 1 else 'are'} not valid: {', '.join(failed)}",
-                        hint="fix the lines above and run mlk validate again")
-    console.result(resolved[0] if len(resolved) == 1 else resolved,
-                   human=lambda: [console.print(line) for line in summaries] and None)
+        raise SpecError(
+            f"{len(failed)} of {len(files)} file{'s' if len(files) > 1 else ''} "
+            f"{'is' if len(failed) == 1 else 'are'} not valid: {', '.join(failed)}",
+            hint="fix the lines above and run mlk validate again",
+        )
+    console.result(
+        resolved[0] if len(resolved) == 1 else resolved,
+        human=lambda: console.print("\n".join(summaries)),
+    )

@@ -18,11 +18,29 @@ if TYPE_CHECKING:
     from mlk.specs.problems import Problem, Severity, format_path
 
 _WHERE = {
-    "KINDS": "kinds", "Kind": "kinds", "kind_named": "kinds",
-    "Spec": "load", "load_document": "load", "load_spec": "load", "read_document": "load",
-    "Problem": "problems", "Severity": "problems", "format_path": "problems",
+    "KINDS": "kinds",
+    "Kind": "kinds",
+    "kind_named": "kinds",
+    "Spec": "load",
+    "load_document": "load",
+    "load_spec": "load",
+    "read_document": "load",
+    "Problem": "problems",
+    "Severity": "problems",
+    "format_path": "problems",
 }
-__all__ = sorted(_WHERE)
+__all__ = [
+    "KINDS",
+    "Kind",
+    "Problem",
+    "Severity",
+    "Spec",
+    "format_path",
+    "kind_named",
+    "load_document",
+    "load_spec",
+    "read_document",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -44,15 +44,15 @@ def check_resources(c: Checker, resources: Any, path: JsonPath, *, limits_cap: d
         return
     requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
     for name in ("cpu", "memory"):
-        if name in requests and name in limits:
-            if parse_quantity(requests[name]) > parse_quantity(limits[name]):
-                c.error((*path, "requests", name),
-                        f"request {requests[name]} is more than the limit {limits[name]}; requests must be <= limits")
+        if name in requests and name in limits and parse_quantity(requests[name]) > parse_quantity(limits[name]):
+            c.error(
+                (*path, "requests", name),
+                f"request {requests[name]} is more than the limit {limits[name]}; requests must be <= limits",
+            )
     if GPU in requests:
-        c.error((*path, "requests", GPU), "GPUs are set in limits only (Kubernetes requests the same number)",
-                key=True)
+        c.error((*path, "requests", GPU), "GPUs are set in limits only (Kubernetes requests the same number)", key=True)
     gpu = limits.get(GPU)
-    if gpu is not None and not (isinstance(gpu, int) or isinstance(gpu, str) and gpu.isdigit()):
+    if gpu is not None and not (isinstance(gpu, int) or (isinstance(gpu, str) and gpu.isdigit())):
         c.error((*path, "limits", GPU), f"GPUs are whole numbers: {gpu!r} is not (write e.g. 1)")
 
 
@@ -74,16 +74,22 @@ def _check_environment(c: Checker, env: Any, path: JsonPath) -> None:
     if has_image == has_build:
         c.error(path, "an environment needs exactly one of `image` (optionally with `conda_file`) or `build`")
     if "conda_file" in env and has_build:
-        c.error((*path, "conda_file"), "conda_file goes with `image`; with `build`, install packages in the Dockerfile",
-                key=True)
+        c.error(
+            (*path, "conda_file"),
+            "conda_file goes with `image`; with `build`, install packages in the Dockerfile",
+            key=True,
+        )
 
 
 def _registry_assets(c: Checker, data: dict[str, Any]) -> None:
     for field in ("model", "environment"):
         value = data.get(field)
         if isinstance(value, str) and value.startswith("azureml://registries/"):
-            c.error((field,), "registry assets (azureml://registries/...) cannot be deployed to Kubernetes; "
-                              "register the asset in the workspace and use azureml:<name>:<version>")
+            c.error(
+                (field,),
+                "registry assets (azureml://registries/...) cannot be deployed to Kubernetes; "
+                "register the asset in the workspace and use azureml:<name>:<version>",
+            )
 
 
 def check_endpoint(c: Checker, data: dict[str, Any]) -> None:
@@ -93,8 +99,12 @@ def check_endpoint(c: Checker, data: dict[str, Any]) -> None:
         c.error(("traffic",), f"traffic sums to {total}; it must be 0 or 100")
     for name, share in (data.get("mirror_traffic") or {}).items():
         if traffic.get(name, 0) > 0 and share > 0:
-            c.error(("mirror_traffic", name), f"'{name}' gets {traffic[name]}% of live traffic; a deployment "
-                                              "receives live or mirrored traffic, not both", key=True)
+            c.error(
+                ("mirror_traffic", name),
+                f"'{name}' gets {traffic[name]}% of live traffic; a deployment "
+                "receives live or mirrored traffic, not both",
+                key=True,
+            )
     if data.get("auth_mode") == "aad_token":
         c.error(("auth_mode",), "aad_token works on managed endpoints only; use key or aml_token")
     if "public_network_access" in data:
@@ -103,32 +113,45 @@ def check_endpoint(c: Checker, data: dict[str, Any]) -> None:
 
 
 def _check_identity(c: Checker, identity: Any) -> None:
-    if isinstance(identity, dict) and identity.get("user_assigned_identities") and \
-            "user_assigned" not in str(identity.get("type", "")):
+    if (
+        isinstance(identity, dict)
+        and identity.get("user_assigned_identities")
+        and "user_assigned" not in str(identity.get("type", ""))
+    ):
         c.error(("identity", "type"), "user_assigned_identities need type: user_assigned")
 
 
 def check_deployment(c: Checker, data: dict[str, Any]) -> None:
     both = len(data["name"]) + len(data["endpoint_name"])
     if both > MAX_ENDPOINT_AND_DEPLOYMENT:
-        c.error(("name",), f"endpoint and deployment names are {both} characters together; Kubernetes "
-                           f"allows at most {MAX_ENDPOINT_AND_DEPLOYMENT}")
+        c.error(
+            ("name",),
+            f"endpoint and deployment names are {both} characters together; Kubernetes "
+            f"allows at most {MAX_ENDPOINT_AND_DEPLOYMENT}",
+        )
     if c.managed or data.get("type") == "managed":
-        c.warn(("type",) if "type" in data else (), "a managed online deployment: mlk runs it on Kubernetes "
-                                                    "or this machine; managed-only fields are ignored")
+        c.warn(
+            ("type",) if "type" in data else (),
+            "a managed online deployment: mlk runs it on Kubernetes or this machine; managed-only fields are ignored",
+        )
         if str(data.get("instance_type", "")).lower().startswith("standard_"):
-            c.warn(("instance_type",), f"'{data['instance_type']}' is an Azure VM size; on Kubernetes "
-                                       "instance_type names an InstanceType (or leave it out for the default)")
+            c.warn(
+                ("instance_type",),
+                f"'{data['instance_type']}' is an Azure VM size; on Kubernetes "
+                "instance_type names an InstanceType (or leave it out for the default)",
+            )
     for field in ("egress_public_network_access", "private_network_connection"):
         if field in data:
             c.warn((field,), "managed deployments only; ignored", key=True)
     resources = data.get("resources") or {}
     for part in ("requests", "limits"):
         if isinstance(resources.get(part), dict) and "gpu" in resources[part] and GPU in resources[part]:
-            c.error(("resources", part, "gpu"), f"give the GPU count once: 'gpu' and '{GPU}' are the same",
-                    key=True)
-    check_resources(c, {p: {GPU if k == "gpu" else k: v for k, v in (resources.get(p) or {}).items()}
-                        for p in ("requests", "limits")}, ("resources",))
+            c.error(("resources", part, "gpu"), f"give the GPU count once: 'gpu' and '{GPU}' are the same", key=True)
+    check_resources(
+        c,
+        {p: {GPU if k == "gpu" else k: v for k, v in (resources.get(p) or {}).items()} for p in ("requests", "limits")},
+        ("resources",),
+    )
     probe = data.get("liveness_probe") or {}
     if probe.get("success_threshold", 1) != 1:
         c.error(("liveness_probe", "success_threshold"), "must be 1 for a liveness probe (a Kubernetes rule)")
@@ -139,16 +162,25 @@ def check_deployment(c: Checker, data: dict[str, Any]) -> None:
             c.error(("scale_settings", "min_instances"), f"min_instances {low} is more than max_instances {high}")
         count = data.get("instance_count")
         if count is not None and not low <= count <= high:
-            c.warn(("instance_count",), f"instance_count {count} is outside min/max instances {low}-{high}; "
-                                        "the autoscaler keeps replicas within min and max")
+            c.warn(
+                ("instance_count",),
+                f"instance_count {count} is outside min/max instances {low}-{high}; "
+                "the autoscaler keeps replicas within min and max",
+            )
     code = data.get("code_configuration")
     if isinstance(code, dict) and "code" not in code:
         c.error(("code_configuration",), "missing required field 'code': the folder that holds the scoring script")
     environment, model = data.get("environment"), data.get("model")
-    if code is None and not (isinstance(model, dict) and model.get("type") == "mlflow_model") \
-            and (environment is None or isinstance(environment, dict) and "inference_config" not in environment):
-        c.error((), "no code_configuration: give code + scoring_script, or an environment with inference_config "
-                    "(custom container), or an mlflow_model")
+    if (
+        code is None
+        and not (isinstance(model, dict) and model.get("type") == "mlflow_model")
+        and (environment is None or (isinstance(environment, dict) and "inference_config" not in environment))
+    ):
+        c.error(
+            (),
+            "no code_configuration: give code + scoring_script, or an environment with inference_config "
+            "(custom container), or an mlflow_model",
+        )
     if environment is None and code is not None:
         c.error((), "missing required field 'environment': the image (and conda file) score.py runs in")
     _check_environment(c, environment, ("environment",))
@@ -189,16 +221,25 @@ def check_extension_config(c: Checker, data: dict[str, Any]) -> None:
     if inference and data.get("allowInsecureConnections") is not True:
         cert, key = "sslCertPemFile" in data, "sslKeyPemFile" in data
         if cert != key:
-            c.error(("sslCertPemFile" if cert else "sslKeyPemFile",), "sslCertPemFile and sslKeyPemFile go together",
-                    key=True)
+            c.error(
+                ("sslCertPemFile" if cert else "sslKeyPemFile",),
+                "sslCertPemFile and sslKeyPemFile go together",
+                key=True,
+            )
         if "sslSecret" not in data and not (cert and key):
-            c.error((), "HTTPS needs sslSecret, or sslCertPemFile + sslKeyPemFile; "
-                        "or set allowInsecureConnections=True for plain HTTP")
+            c.error(
+                (),
+                "HTTPS needs sslSecret, or sslCertPemFile + sslKeyPemFile; "
+                "or set allowInsecureConnections=True for plain HTTP",
+            )
         elif "sslCname" not in data:
             c.error((), "HTTPS needs sslCname: the host name the certificate was issued for")
     if "internalLoadBalancerProvider" in data and data.get("inferenceRouterServiceType") != "LoadBalancer":
-        c.error(("internalLoadBalancerProvider",), "an internal load balancer needs "
-                                                   "inferenceRouterServiceType=LoadBalancer", key=True)
+        c.error(
+            ("internalLoadBalancerProvider",),
+            "an internal load balancer needs inferenceRouterServiceType=LoadBalancer",
+            key=True,
+        )
     ha, old = data.get("inferenceRouterHA"), data.get("inferenceLoadBalancerHA")
     if ha is not None and old is not None and ha != old:
         c.error(("inferenceLoadBalancerHA",), "contradicts inferenceRouterHA (its newer name); keep one", key=True)
@@ -215,8 +256,9 @@ CHECKS: dict[str, Callable[[Checker, dict[str, Any]], None]] = {
 }
 
 
-def semantic_problems(doc: Document, kind: kinds.Kind, base: Path, *, managed: bool = False,
-                      scripts: bool = True) -> list[Problem]:
+def semantic_problems(
+    doc: Document, kind: kinds.Kind, base: Path, *, managed: bool = False, scripts: bool = True
+) -> list[Problem]:
     """Problems beyond the schema, for a document that already passed it."""
     c = Checker(doc, base, managed=managed)
     CHECKS[kind.name](c, doc.data)

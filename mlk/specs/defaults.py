@@ -10,7 +10,12 @@ import copy
 from typing import Any
 
 _JSON_TYPES: dict[str, type | tuple[type, ...]] = {
-    "object": dict, "array": list, "string": str, "integer": int, "number": (int, float), "boolean": bool,
+    "object": dict,
+    "array": list,
+    "string": str,
+    "integer": int,
+    "number": (int, float),
+    "boolean": bool,
 }
 
 
@@ -63,8 +68,8 @@ def apply_defaults(value: Any, schema: Any, root: dict[str, Any] | None = None) 
             apply_defaults(value, branch, root)
     if not isinstance(value, dict):
         return
-    for name, sub in schema.get("properties", {}).items():
-        sub = _resolve(sub, root)
+    for name, raw in schema.get("properties", {}).items():
+        sub = _resolve(raw, root)
         if name not in value and isinstance(sub, dict) and "default" in sub:
             value[name] = copy.deepcopy(sub["default"])
         if name in value:

@@ -26,18 +26,24 @@ class Kind:
         return self.schema_file.removesuffix(".schema.json").lower()
 
 
-ENDPOINT = Kind("online-endpoint", "kubernetesOnlineEndpoint.schema.json",
-                ("kubernetesonlineendpoint",), ("managedonlineendpoint",))
-DEPLOYMENT = Kind("online-deployment", "kubernetesOnlineDeployment.schema.json",
-                  ("kubernetesonlinedeployment",), ("managedonlinedeployment",))
+ENDPOINT = Kind(
+    "online-endpoint", "kubernetesOnlineEndpoint.schema.json", ("kubernetesonlineendpoint",), ("managedonlineendpoint",)
+)
+DEPLOYMENT = Kind(
+    "online-deployment",
+    "kubernetesOnlineDeployment.schema.json",
+    ("kubernetesonlinedeployment",),
+    ("managedonlinedeployment",),
+)
 COMPUTE = Kind("compute", "kubernetesCompute.schema.json", ("kubernetescompute",))
 ENVIRONMENT = Kind("environment", "environment.schema.json", ("environment",))
 MODEL = Kind("model", "model.schema.json", ("model",))
 INSTANCE_TYPE = Kind("instance-type", "instanceType.schema.json", ("instancetype",))
 EXTENSION_CONFIG = Kind("extension-config", "extensionConfig.schema.json", ("extensionconfig",))
 
-KINDS: dict[str, Kind] = {k.name: k for k in
-                          (ENDPOINT, DEPLOYMENT, COMPUTE, ENVIRONMENT, MODEL, INSTANCE_TYPE, EXTENSION_CONFIG)}
+KINDS: dict[str, Kind] = {
+    k.name: k for k in (ENDPOINT, DEPLOYMENT, COMPUTE, ENVIRONMENT, MODEL, INSTANCE_TYPE, EXTENSION_CONFIG)
+}
 
 
 def kind_named(name: str) -> Kind:
@@ -73,11 +79,11 @@ def detect(data: Any) -> Detected:
             if stem in kind.managed_schemas:
                 return Detected(kind, managed=True, reason=f"$schema {schema}")
     kind_field, type_field = data.get("kind"), str(data.get("type", "")).lower()
-    if kind_field == "InstanceType" or "spec" in data and "apiVersion" in data:
+    if kind_field == "InstanceType" or ("spec" in data and "apiVersion" in data):
         return Detected(INSTANCE_TYPE, reason="kind: InstanceType")
     if "endpoint_name" in data:
         return Detected(DEPLOYMENT, managed=type_field == "managed", reason="it has endpoint_name")
-    if type_field == "kubernetes" or "namespace" in data and "resource_id" in data:
+    if type_field == "kubernetes" or ("namespace" in data and "resource_id" in data):
         return Detected(COMPUTE, reason="type: kubernetes without endpoint_name")
     if {"traffic", "auth_mode", "mirror_traffic", "compute"} & data.keys():
         return Detected(ENDPOINT, reason="it has traffic/auth_mode/compute")

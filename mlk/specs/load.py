@@ -21,8 +21,15 @@ from mlk.specs.validate import schema_problems
 from mlk.specs.yamlpos import Document, parse_text
 
 # Read-only fields Azure writes into `show` output; users copy them back into files, so accept and drop them.
-_READ_ONLY = ("id", "provisioning_state", "scoring_uri", "openapi_uri", "location", "creation_context",
-              "latest_version")
+_READ_ONLY = (
+    "id",
+    "provisioning_state",
+    "scoring_uri",
+    "openapi_uri",
+    "location",
+    "creation_context",
+    "latest_version",
+)
 # Managed-only fields: warned about by the rules, dropped from what mlk acts on.
 _MANAGED_ONLY = ("public_network_access", "egress_public_network_access", "private_network_connection")
 
@@ -56,8 +63,9 @@ def read_document(file: str | Path) -> Document:
     except IsADirectoryError:
         raise SpecError(f"{file}: is a folder, not a YAML file", hint="give the .yml file inside it") from None
     except UnicodeDecodeError as exc:
-        raise SpecError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})",
-                        hint="save the file as UTF-8") from None
+        raise SpecError(
+            f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})", hint="save the file as UTF-8"
+        ) from None
     except OSError as exc:
         raise SpecError(f"{file}: cannot read: {exc.strerror}") from None
     return parse_text(text, str(file))
@@ -67,14 +75,18 @@ def _recognise(doc: Document, kind: kinds.Kind | None) -> tuple[kinds.Kind, bool
     found = kinds.detect(doc.data)
     if kind is not None:
         if found.kind is not None and found.kind is not kind and "$schema" in found.reason:
-            raise SpecError(f"{doc.file}: is a {found.kind.name} file ({found.reason}), not {kind.name}",
-                            [doc.problem(("$schema",), f"this $schema is for {found.kind.name}; expected {kind.name}")],
-                            hint=f"pass a {kind.name} file, or drop --kind")
+            raise SpecError(
+                f"{doc.file}: is a {found.kind.name} file ({found.reason}), not {kind.name}",
+                [doc.problem(("$schema",), f"this $schema is for {found.kind.name}; expected {kind.name}")],
+                hint=f"pass a {kind.name} file, or drop --kind",
+            )
         return kind, found.managed and found.kind is kind
     if found.kind is None:
-        raise SpecError(f"{doc.file}: cannot tell what kind of file this is ({found.reason})",
-                        [doc.problem((), f"cannot tell the kind of file: {found.reason}")],
-                        hint="add Azure's `$schema:` line or pass --kind (" + ", ".join(kinds.KINDS) + ")")
+        raise SpecError(
+            f"{doc.file}: cannot tell what kind of file this is ({found.reason})",
+            [doc.problem((), f"cannot tell the kind of file: {found.reason}")],
+            hint="add Azure's `$schema:` line or pass --kind (" + ", ".join(kinds.KINDS) + ")",
+        )
     return found.kind, found.managed
 
 
@@ -98,8 +110,9 @@ def _resolve(kind: kinds.Kind, data: dict[str, Any], base: Path) -> None:
     paths.resolve(kind, data, base)
 
 
-def load_document(doc: Document, base: Path, *, kind: kinds.Kind | None = None, set_values: tuple[str, ...] = (),
-                  scripts: bool = True) -> Spec:
+def load_document(
+    doc: Document, base: Path, *, kind: kinds.Kind | None = None, set_values: tuple[str, ...] = (), scripts: bool = True
+) -> Spec:
     """Validate and resolve an already-parsed document; `base` is the folder relative paths start from."""
     if set_values:
         if not isinstance(doc.data, dict):
@@ -113,22 +126,34 @@ def load_document(doc: Document, base: Path, *, kind: kinds.Kind | None = None, 
     if not schema_errors:
         problems += semantic_problems(doc, found_kind, base, managed=managed, scripts=scripts)
     else:  # the rules assume schema-valid data; missing files are worth reporting regardless
-        problems += [doc.problem(p.path, reason) for p in paths.local_paths(found_kind, doc.data, base)
-                     if (reason := paths.missing_reason(p))]
+        problems += [
+            doc.problem(p.path, reason)
+            for p in paths.local_paths(found_kind, doc.data, base)
+            if (reason := paths.missing_reason(p))
+        ]
     errors = [p for p in problems if p.severity is Severity.ERROR]
     if errors:
         count = f"{len(errors)} problem{'s' if len(errors) > 1 else ''}"
-        raise SpecError(f"{doc.file}: {count} in this {found_kind.name} file", sorted(problems),
-                        hint=f"fix the lines above; `mlk validate -f {doc.file}` checks again")
+        raise SpecError(
+            f"{doc.file}: {count} in this {found_kind.name} file",
+            sorted(problems),
+            hint=f"fix the lines above; `mlk validate -f {doc.file}` checks again",
+        )
     data: dict[str, Any] = doc.data
     _resolve(found_kind, data, base)  # first: an old setting name must win over the new name's default
     apply_defaults(data, schema)
-    return Spec(found_kind, doc.file, MappingProxyType(data), managed,
-                tuple(sorted(p for p in problems if p.severity is Severity.WARNING)))
+    return Spec(
+        found_kind,
+        doc.file,
+        MappingProxyType(data),
+        managed,
+        tuple(sorted(p for p in problems if p.severity is Severity.WARNING)),
+    )
 
 
-def load_spec(file: str | Path, *, kind: kinds.Kind | str | None = None, set_values: tuple[str, ...] = (),
-              scripts: bool = True) -> Spec:
+def load_spec(
+    file: str | Path, *, kind: kinds.Kind | str | None = None, set_values: tuple[str, ...] = (), scripts: bool = True
+) -> Spec:
     """Load one file into a resolved Spec, or raise SpecError with every problem in it."""
     wanted = kinds.kind_named(kind) if isinstance(kind, str) else kind
     doc = read_document(file)

@@ -1,11 +1,11 @@
 """`--set path=value`, with az's semantics: dotted paths, list indexes, values parsed as JSON when they can be.
 
-    --set instance_count=2
-    --set request_settings.request_timeout_ms=9000
-    --set traffic='{"blue": 100}'
-    --set environment_variables.MODE=fast
-    --set "resources.limits['nvidia.com/gpu']=1"
-    --set tags.owners[0]=ana
+--set instance_count=2
+--set request_settings.request_timeout_ms=9000
+--set traffic='{"blue": 100}'
+--set environment_variables.MODE=fast
+--set "resources.limits['nvidia.com/gpu']=1"
+--set tags.owners[0]=ana
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ def parse_path(text: str) -> JsonPath:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
-            raise UsageError(f"--set: cannot read the path '{text}' at '{text[pos:]}'",
-                             hint="write a.b.c=value, list items as a[0]=value, odd keys as a['x.y']=value")
+            raise UsageError(
+                f"--set: cannot read the path '{text}' at '{text[pos:]}'",
+                hint="write a.b.c=value, list items as a[0]=value, odd keys as a['x.y']=value",
+            )
         if match["index"] is not None:
             parts.append(int(match["index"]))
         else:

@@ -59,8 +59,13 @@ def _environment(data: Any, prefix: JsonPath, base: Path) -> Iterator[LocalPath]
         context_dir = _under(base, context)
         yield LocalPath((*prefix, "build", "path"), context, "dir", context_dir)
         dockerfile = _get(data, (*prefix, "build", "dockerfile_path")) or "Dockerfile"
-        yield LocalPath((*prefix, "build", "dockerfile_path"), dockerfile, "file", _under(context_dir, dockerfile),
-                        keep_relative=True)
+        yield LocalPath(
+            (*prefix, "build", "dockerfile_path"),
+            dockerfile,
+            "file",
+            _under(context_dir, dockerfile),
+            keep_relative=True,
+        )
 
 
 def local_paths(kind: kinds.Kind, data: Any, base: Path) -> list[LocalPath]:
@@ -80,8 +85,15 @@ def local_paths(kind: kinds.Kind, data: Any, base: Path) -> list[LocalPath]:
             found.append(LocalPath(("code_configuration", "code"), code, "dir", code_dir))
             script = _get(data, ("code_configuration", "scoring_script"))
             if isinstance(script, str):
-                found.append(LocalPath(("code_configuration", "scoring_script"), script, "file",
-                                       _under(code_dir, script), keep_relative=True))
+                found.append(
+                    LocalPath(
+                        ("code_configuration", "scoring_script"),
+                        script,
+                        "file",
+                        _under(code_dir, script),
+                        keep_relative=True,
+                    )
+                )
         if isinstance(data.get("environment"), dict):
             found.extend(_environment(data, ("environment",), base))
     elif kind is kinds.ENVIRONMENT:

@@ -33,7 +33,7 @@ def validator(file: str) -> Validator:
     """A Draft 2020-12 validator for one schema file (jsonschema is imported only here: it is slow to load)."""
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(load_schema(file))  # type: ignore[return-value]
+    return Draft202012Validator(load_schema(file))
 
 
 def schema_files() -> list[str]:

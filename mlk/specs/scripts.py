@@ -33,12 +33,23 @@ def conda_file_problems(path: Path) -> list[Problem]:
         line, col = doc.locate(("dependencies",))
         return [*problems, Problem(name, line, col, ("dependencies",), "dependencies must be a list")]
     for i, dep in enumerate(deps):
-        ok = isinstance(dep, str) or (isinstance(dep, dict) and set(dep) == {"pip"} and isinstance(dep["pip"], list)
-                                      and all(isinstance(p, str) for p in dep["pip"]))
+        ok = isinstance(dep, str) or (
+            isinstance(dep, dict)
+            and set(dep) == {"pip"}
+            and isinstance(dep["pip"], list)
+            and all(isinstance(p, str) for p in dep["pip"])
+        )
         if not ok:
             line, col = doc.locate(("dependencies", i))
-            problems.append(Problem(name, line, col, ("dependencies", i),
-                                    "each dependency is a package spec string, or `pip:` with a list of them"))
+            problems.append(
+                Problem(
+                    name,
+                    line,
+                    col,
+                    ("dependencies", i),
+                    "each dependency is a package spec string, or `pip:` with a list of them",
+                )
+            )
     return problems
 
 
@@ -53,8 +64,14 @@ def _defined_names(tree: ast.Module) -> set[str]:
             names.update((a.asname or a.name).split(".")[0] for a in node.names)
         elif isinstance(node, ast.If | ast.Try):
             # `try: from fast import run except ImportError: def run(...)` and friends
-            inner = ast.Module(body=[*node.body, *getattr(node, "orelse", []),
-                                     *[s for h in getattr(node, "handlers", []) for s in h.body]], type_ignores=[])
+            inner = ast.Module(
+                body=[
+                    *node.body,
+                    *getattr(node, "orelse", []),
+                    *[s for h in getattr(node, "handlers", []) for s in h.body],
+                ],
+                type_ignores=[],
+            )
             names |= _defined_names(inner)
     return names
 
@@ -70,5 +87,8 @@ def scoring_script_problems(path: Path) -> list[Problem]:
     except (OSError, ValueError) as exc:
         return [Problem(name, 1, 1, (), f"cannot read the scoring script: {exc}")]
     defined = _defined_names(tree)
-    return [Problem(name, 1, 1, (), f"the scoring script defines no {fn}() function; the server needs init() and run()")
-            for fn in ("init", "run") if fn not in defined]
+    return [
+        Problem(name, 1, 1, (), f"the scoring script defines no {fn}() function; the server needs init() and run()")
+        for fn in ("init", "run")
+        if fn not in defined
+    ]

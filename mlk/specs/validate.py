@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mlk.specs.problems import JsonPath, Problem
 from mlk.specs.schemas import validator
@@ -18,8 +18,15 @@ from mlk.specs.yamlpos import Document
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
-_TYPE_WORDS = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",
-               "object": "a mapping", "array": "a list", "null": "nothing (null)"}
+_TYPE_WORDS = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "nothing (null)",
+}
 
 
 # Unknown fields that are really something else, put in the wrong file.
@@ -41,8 +48,14 @@ def _enum_key(value: str) -> str:
 
 
 def _type_name(value: Any) -> str:
-    for json_type, python in (("boolean", bool), ("integer", int), ("number", float), ("string", str),
-                              ("object", dict), ("array", list)):
+    for json_type, python in (
+        ("boolean", bool),
+        ("integer", int),
+        ("number", float),
+        ("string", str),
+        ("object", dict),
+        ("array", list),
+    ):
         if isinstance(value, python):
             return _TYPE_WORDS[json_type]
     return _TYPE_WORDS["null"]
@@ -56,14 +69,14 @@ def _all_errors(errors: Iterable[ValidationError]) -> Iterator[ValidationError]:
 
 def _coerced(err: ValidationError) -> tuple[bool, Any]:
     """A lenient spelling of what the schema wants, converted; (False, None) if there is none."""
-    value = err.instance
+    value, allowed = err.instance, cast(Any, err.validator_value)
     if not isinstance(value, str):
         return False, None
     if err.validator == "enum":
-        matches = [v for v in err.validator_value if isinstance(v, str) and _enum_key(v) == _enum_key(value)]
+        matches = [v for v in allowed if isinstance(v, str) and _enum_key(v) == _enum_key(value)]
         return (True, matches[0]) if matches else (False, None)
     if err.validator == "type":
-        wanted = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+        wanted = allowed if isinstance(allowed, list) else [allowed]
         text = value.strip()
         if "boolean" in wanted and text.lower() in ("true", "false"):
             return True, text.lower() == "true"
@@ -111,8 +124,9 @@ def _branch_errors(err: ValidationError) -> list[ValidationError]:
     by_branch: dict[int, list[ValidationError]] = {}
     for sub in err.context or ():
         by_branch.setdefault(sub.schema_path[0] if sub.schema_path else 0, []).append(sub)  # type: ignore[arg-type]
-    plausible = [subs for subs in by_branch.values()
-                 if not any(s.validator == "type" and not s.relative_path for s in subs)]
+    plausible = [
+        subs for subs in by_branch.values() if not any(s.validator == "type" and not s.relative_path for s in subs)
+    ]
     if len(plausible) == 1:
         return plausible[0]
     return []
@@ -129,7 +143,7 @@ class _Reporter:
     def error(self, err: ValidationError) -> None:
         path: JsonPath = tuple(err.absolute_path)
         schema = err.schema if isinstance(err.schema, dict) else {}
-        kind, value, instance = err.validator, err.validator_value, err.instance
+        kind, value, instance = err.validator, cast(Any, err.validator_value), err.instance
         if kind in ("anyOf", "oneOf"):
             branch = _branch_errors(err)
             if branch:

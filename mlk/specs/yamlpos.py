@@ -57,8 +57,9 @@ class Document:
             probe = probe[:-1]
         return self.values.get((), (1, 1))
 
-    def problem(self, path: JsonPath, message: str, severity: Severity = Severity.ERROR, *,
-                key: bool = False) -> Problem:
+    def problem(
+        self, path: JsonPath, message: str, severity: Severity = Severity.ERROR, *, key: bool = False
+    ) -> Problem:
         """A Problem located in this document; values set with --set say so."""
         if any(path[: len(o)] == o for o in self.overridden):
             message += " (set with --set)"
@@ -93,10 +94,14 @@ class _Builder:
                 continue
             key = self.constructor.construct_object(key_node)
             if key in seen:
-                line, col = seen[key]
+                line = seen[key][0]
                 self.doc.problems.append(
-                    Problem(self.doc.file, *_pos(key_node), (*path, str(key)),
-                            f"duplicate key '{key}' (first at line {line}); YAML keeps only the last one")
+                    Problem(
+                        self.doc.file,
+                        *_pos(key_node),
+                        (*path, str(key)),
+                        f"duplicate key '{key}' (first at line {line}); YAML keeps only the last one",
+                    )
                 )
             seen[key] = _pos(key_node)
         # Resolves `<<: *anchor` merge keys in place; explicit keys come last and win, as YAML says.
@@ -104,9 +109,17 @@ class _Builder:
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                raise SpecError(f"{self.doc.file}: a mapping key must be a plain value",
-                                [Problem(self.doc.file, *_pos(key_node), path,
-                                         "a mapping key must be a plain value, not a list or mapping")])
+                raise SpecError(
+                    f"{self.doc.file}: a mapping key must be a plain value",
+                    [
+                        Problem(
+                            self.doc.file,
+                            *_pos(key_node),
+                            path,
+                            "a mapping key must be a plain value, not a list or mapping",
+                        )
+                    ],
+                )
             key = self.constructor.construct_object(key_node)
             if key_node.tag != _STR:
                 key = str(key).lower() if isinstance(key, bool) else str(key)
@@ -127,20 +140,25 @@ def parse_text(text: str, file: str) -> Document:
             mark = exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        raise SpecError(f"{file}: YAML syntax error",
-                        [Problem(file, line, col, (), f"YAML syntax error: {what}")],
-                        hint="fix the YAML syntax at the line shown (indentation, a missing ':' or quote)") from exc
+        raise SpecError(
+            f"{file}: YAML syntax error",
+            [Problem(file, line, col, (), f"YAML syntax error: {what}")],
+            hint="fix the YAML syntax at the line shown (indentation, a missing ':' or quote)",
+        ) from exc
     except yaml.YAMLError as exc:
-        raise SpecError(f"{file}: YAML syntax error",
-                        [Problem(file, 1, 1, (), f"YAML syntax error: {exc}")]) from exc
+        raise SpecError(f"{file}: YAML syntax error", [Problem(file, 1, 1, (), f"YAML syntax error: {exc}")]) from exc
     if node is None:
-        raise SpecError(f"{file}: the file is empty", [Problem(file, 1, 1, (), "the file is empty")],
-                        hint="an Azure ML YAML file is a mapping with at least `name:`")
+        raise SpecError(
+            f"{file}: the file is empty",
+            [Problem(file, 1, 1, (), "the file is empty")],
+            hint="an Azure ML YAML file is a mapping with at least `name:`",
+        )
     try:
         doc.data = _Builder(doc).build(node, ())
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise SpecError(f"{file}: unsupported YAML",
-                        [Problem(file, line, col, (), f"unsupported YAML: {exc.problem}")]) from exc
+        raise SpecError(
+            f"{file}: unsupported YAML", [Problem(file, line, col, (), f"unsupported YAML: {exc.problem}")]
+        ) from exc
     return doc

@@ -37,10 +37,19 @@ def test_version() -> None:
     assert run_mlk("--version").stdout.strip() == f"mlk {__version__}"
 
 
-@pytest.mark.parametrize(("error", "code"), [
-    (MlkError("x"), 1), (UsageError("x"), 2), (NotFoundError("x"), 3), (ConflictError("x"), 4),
-    (OperationTimeout("x"), 5), (ExternalError("x"), 6), (KeyboardInterrupt(), 130), (ValueError("boom"), 1),
-])
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (MlkError("x"), 1),
+        (UsageError("x"), 2),
+        (NotFoundError("x"), 3),
+        (ConflictError("x"), 4),
+        (OperationTimeout("x"), 5),
+        (ExternalError("x"), 6),
+        (KeyboardInterrupt(), 130),
+        (ValueError("boom"), 1),
+    ],
+)
 def test_presenter_exit_codes(error: BaseException, code: int, capsys: pytest.CaptureFixture[str]) -> None:
     assert present(error, Console()) == code
     err = capsys.readouterr().err
@@ -60,17 +69,18 @@ def test_presenter_shows_hint_and_debug_traceback(capsys: pytest.CaptureFixture[
 
 
 def test_unexpected_errors_say_bug_without_traceback(tmp_path: object) -> None:
-    proc = run_mlk_process("validate", "-f", str(REPO / "examples/endpoint.yml"), "--query", "name",
-                           "-o", "json")
+    proc = run_mlk_process("validate", "-f", str(REPO / "examples/endpoint.yml"), "--query", "name", "-o", "json")
     assert proc.returncode == 0 and json.loads(proc.stdout) == "my-endpoint"
 
 
 def test_help_imports_nothing_heavy() -> None:
-    code = ("import sys; sys.argv=['mlk','--help']\n"
-            "from mlk.cli import main\n"
-            "try: main()\n"
-            "except SystemExit: pass\n"
-            "heavy = {'jsonschema','yaml','rich','jmespath','kubernetes','azure','docker','kopf'}\n"
-            "print(sorted(m for m in heavy if m in sys.modules))")
+    code = (
+        "import sys; sys.argv=['mlk','--help']\n"
+        "from mlk.cli import main\n"
+        "try: main()\n"
+        "except SystemExit: pass\n"
+        "heavy = {'jsonschema','yaml','rich','jmespath','kubernetes','azure','docker','kopf'}\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"

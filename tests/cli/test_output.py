@@ -38,8 +38,17 @@ def test_every_format_renders_a_resolved_spec(fmt: str) -> None:
 
 
 def test_query_is_jmespath() -> None:
-    result = run_mlk("validate", "-f", EXAMPLES / "blue.yml", "-f", EXAMPLES / "green.yml",
-                     "--query", "[].{n: name, t: request_settings.request_timeout_ms}", "-o", "json")
+    result = run_mlk(
+        "validate",
+        "-f",
+        EXAMPLES / "blue.yml",
+        "-f",
+        EXAMPLES / "green.yml",
+        "--query",
+        "[].{n: name, t: request_settings.request_timeout_ms}",
+        "-o",
+        "json",
+    )
     assert json.loads(result.stdout) == [{"n": "blue", "t": 3000}, {"n": "green", "t": 3000}]
 
 

@@ -28,8 +28,9 @@ def test_yaml_output_is_the_resolved_spec() -> None:
 
 
 def test_every_problem_is_reported_and_exit_code_is_2(in_repo: Path) -> None:
-    result = run_mlk("validate", "-f", "tests/specs/invalid/online-deployment/everything-wrong.yml",
-                     "-f", str(EXAMPLES / "blue.yml"))
+    result = run_mlk(
+        "validate", "-f", "tests/specs/invalid/online-deployment/everything-wrong.yml", "-f", str(EXAMPLES / "blue.yml")
+    )
     assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if line.startswith("tests/specs/")]
     assert len(lines) == 8
@@ -39,8 +40,9 @@ def test_every_problem_is_reported_and_exit_code_is_2(in_repo: Path) -> None:
 
 
 def test_set_applies_to_the_file_and_is_named_in_messages() -> None:
-    ok = run_mlk("validate", "-f", EXAMPLES / "blue.yml", "--set", "instance_count=4", "-o", "json",
-                 "--query", "instance_count")
+    ok = run_mlk(
+        "validate", "-f", EXAMPLES / "blue.yml", "--set", "instance_count=4", "-o", "json", "--query", "instance_count"
+    )
     assert ok.exit_code == 0 and json.loads(ok.stdout) == 4
     bad = run_mlk("validate", "-f", EXAMPLES / "blue.yml", "--set", "instance_count=0")
     assert bad.exit_code == 2

@@ -11,7 +11,7 @@ import os
 import sys
 import warnings
 
-import yaml  # noqa: E402
+import yaml
 
 warnings.filterwarnings("ignore")
 logging.disable(logging.CRITICAL)

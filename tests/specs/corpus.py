@@ -32,8 +32,9 @@ def kind_of(path: Path) -> str | None:
 
 
 def expected(path: Path) -> set[str]:
-    return {line.split("# expect:", 1)[1].strip() for line in path.read_text().splitlines()
-            if line.startswith("# expect:")}
+    return {
+        line.split("# expect:", 1)[1].strip() for line in path.read_text().splitlines() if line.startswith("# expect:")
+    }
 
 
 def azure_verdict(path: Path) -> str | None:

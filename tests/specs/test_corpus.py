@@ -21,8 +21,15 @@ def _id(path: Path) -> str:
 
 def test_corpus_is_not_empty() -> None:
     kinds = {p.parent.name for p in VALID}
-    assert {"online-endpoint", "online-deployment", "compute", "environment", "model", "instance-type",
-            "extension-config"} <= kinds
+    assert {
+        "online-endpoint",
+        "online-deployment",
+        "compute",
+        "environment",
+        "model",
+        "instance-type",
+        "extension-config",
+    } <= kinds
     assert len(INVALID) >= 20
 
 

@@ -40,13 +40,16 @@ def test_dates_stay_strings_and_keys_become_strings() -> None:
     assert doc.data == {"version": "2024-01-02", "1": "one", "true": True}
 
 
-@pytest.mark.parametrize(("text", "where"), [
-    ("a: b\n  c: d\n", (2, 4)),
-    ("a: [1, 2\n", (2, 1)),
-    ("a: 'open\n", (1, 4)),
-    ("- a\nb: c\n", (2, 1)),
-    ("a: !custom x\n", (1, 4)),
-])
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("a: b\n  c: d\n", (2, 4)),
+        ("a: [1, 2\n", (2, 1)),
+        ("a: 'open\n", (1, 4)),
+        ("- a\nb: c\n", (2, 1)),
+        ("a: !custom x\n", (1, 4)),
+    ],
+)
 def test_syntax_errors_have_line_and_column(text: str, where: tuple[int, int]) -> None:
     with pytest.raises(SpecError) as caught:
         parse_text(text, "f.yml")
