@@ -1,0 +1,94 @@
+"""HTTP/1.1 requests and responses as plain, cheap objects (the protocol fills them; apps read and build them)."""
+
+from __future__ import annotations
+
+import json
+import time
+from http import HTTPStatus
+from typing import Any
+
+_REASONS = {s.value: s.phrase for s in HTTPStatus}
+_REASONS[431] = "Request Header Fields Too Large"
+
+_date_cache: tuple[int, bytes] = (0, b"")
+
+
+def http_date() -> bytes:
+    """The Date header value, formatted once per second."""
+    global _date_cache
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache = (now, time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now)).encode())
+    return _date_cache[1]
+
+
+class Request:
+    """One parsed request. Header names are lowercase; values are latin-1 decoded as HTTP says."""
+
+    __slots__ = ("arrived", "body", "client", "headers", "http_version", "keep_alive", "method", "path", "query",
+                 "target")
+
+    def __init__(self, method: str, target: str, path: str, query: str, headers: dict[str, str], body: bytes,
+                 http_version: str = "1.1", keep_alive: bool = True,
+                 client: tuple[str, int] | None = None) -> None:
+        self.method = method
+        self.target = target
+        """The request target as received: path and query."""
+        self.path = path
+        self.query = query
+        """The raw query string, without '?'."""
+        self.headers = headers
+        """Lowercase name → value; repeated headers are joined with a comma, as WSGI servers join them."""
+        self.body = body
+        self.http_version = http_version
+        self.keep_alive = keep_alive
+        self.client = client
+        self.arrived = time.perf_counter()
+        """When the whole request had been read (for latency metrics)."""
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name.lower(), default)
+
+
+class Response:
+    """A complete response; `encode` gives the bytes for the wire."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int = 200, body: bytes = b"", headers: list[tuple[str, str]] | None = None,
+                 content_type: str | None = None) -> None:
+        self.status = status
+        self.body = body
+        self.headers = headers if headers is not None else []
+        if content_type is not None:
+            self.headers.append(("Content-Type", content_type))
+
+    def set_header(self, name: str, value: str) -> None:
+        lowered = name.lower()
+        self.headers = [(k, v) for k, v in self.headers if k.lower() != lowered]
+        self.headers.append((name, value))
+
+    def get_header(self, name: str) -> str | None:
+        lowered = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lowered:
+                return value
+        return None
+
+    def encode(self, *, keep_alive: bool = True, head: bool = False) -> bytes:
+        reason = _REASONS.get(self.status, "Unknown")
+        lines = [f"HTTP/1.1 {self.status} {reason}"]
+        lines.extend(f"{k}: {v}" for k, v in self.headers if k.lower() not in ("content-length", "connection"))
+        lines.append(f"Content-Length: {len(self.body)}")
+        if not keep_alive:
+            lines.append("Connection: close")
+        head_bytes = ("\r\n".join(lines) + "\r\n").encode("latin-1") + b"Date: " + http_date() + b"\r\n\r\n"
+        return head_bytes if head else head_bytes + self.body
+
+
+def json_response(status: int, payload: Any, headers: list[tuple[str, str]] | None = None) -> Response:
+    return Response(status, json.dumps(payload).encode(), headers, "application/json")
+
+
+def text_response(status: int, text: str, headers: list[tuple[str, str]] | None = None) -> Response:
+    return Response(status, text.encode(), headers, "text/plain; charset=utf-8")

@@ -1,0 +1,244 @@
+"""The HTTP/1.1 server protocol: httptools parses, this class turns bytes into Requests and Responses into bytes.
+
+One instance per connection. Requests on a connection are answered in order (pipelining is queued, with
+reading paused when the queue grows). The app's handler returns a Response, or an awaitable of one; the
+protocol never creates a task for a handler that answers at once. Limits (header bytes, body bytes) and
+deadlines (slow headers, slow bodies, idle keep-alive) keep a misbehaving client from holding memory; the
+deadlines are checked by the server's one-second sweep rather than a timer per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import httptools
+
+from mlk.http.message import Request, Response, json_response
+
+Handler = Callable[[Request], "Response | Awaitable[Response]"]
+Observer = Callable[[Request, Response, float], None]
+"""Told of each response after it was written: the request, the response, seconds since it arrived."""
+
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_PIPELINE_PAUSE = 16
+
+
+@dataclass
+class Limits:
+    max_header_bytes: int = 64 * 1024
+    max_body_bytes: int = 100 * 1024 * 1024
+    request_read_timeout: float = 60.0
+    """Seconds from a request's first byte to its last (slow headers or bodies get 408)."""
+    keep_alive_timeout: float = 65.0
+    """Seconds an idle connection stays open (longer than common proxies' 60 s, so they close first)."""
+
+
+@dataclass
+class ConnectionSet:
+    """The server's live connections, for the deadline sweep and for draining on shutdown."""
+
+    connections: set[HttpProtocol] = field(default_factory=set)
+    draining: bool = False
+
+    def sweep(self) -> None:
+        now = time.monotonic()
+        for conn in list(self.connections):
+            conn.check_deadline(now)
+
+
+class HttpProtocol(asyncio.Protocol):
+    def __init__(self, handler: Handler, limits: Limits, connections: ConnectionSet,
+                 observer: Observer | None = None) -> None:
+        self.handler = handler
+        self.observer = observer
+        self.limits = limits
+        self.connections = connections
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.client: tuple[str, int] | None = None
+        self.pipeline: deque[Request] = deque()
+        self.busy = False
+        self.closing = False
+        self.paused = False
+        self._reset_message()
+        self.deadline = time.monotonic() + limits.keep_alive_timeout
+        self.reading = False  # inside a request (first byte seen, message not complete)
+
+    # --- connection -------------------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not asyncio subclasses
+        peer = transport.get_extra_info("peername")
+        self.client = (peer[0], peer[1]) if isinstance(peer, tuple) and len(peer) >= 2 else None
+        self.connections.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.connections.connections.discard(self)
+        self.closing = True
+        self.pipeline.clear()
+
+    def close(self) -> None:
+        self.closing = True
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+    def check_deadline(self, now: float) -> None:
+        if now < self.deadline or self.busy:
+            return
+        if self.reading:
+            self._reject(408, "the request was not received in time")
+        else:
+            self.close()
+
+    def drain(self) -> None:
+        """Shutting down: close if idle, otherwise close after the response in progress."""
+        if not self.busy and not self.reading:
+            self.close()
+
+    # --- parsing ----------------------------------------------------------------------------------------
+    def data_received(self, data: bytes) -> None:
+        if self.closing:
+            return
+        if not self.reading:
+            self.reading = True
+            self.deadline = time.monotonic() + self.limits.request_read_timeout
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._reject(400, "protocol upgrades are not supported")
+        except httptools.HttpParserError as exc:
+            cause = exc.__context__
+            if isinstance(cause, _Reject):
+                self._reject(cause.status, cause.message)
+            elif not self.closing:
+                self._reject(400, f"malformed HTTP request: {exc}")
+
+    def _reset_message(self) -> None:
+        self.url = b""
+        self.header_list: list[tuple[bytes, bytes]] = []
+        self.header_bytes = 0
+        self.body_parts: list[bytes] = []
+        self.body_bytes = 0
+
+    def on_message_begin(self) -> None:
+        self._reset_message()
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+        self.header_bytes += len(url)
+        if self.header_bytes > self.limits.max_header_bytes:
+            raise _Reject(414, "the request target is too long")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.header_bytes += len(name) + len(value) + 4
+        if self.header_bytes > self.limits.max_header_bytes:
+            raise _Reject(431, "the request headers are too large")
+        self.header_list.append((name.lower(), value))
+
+    def on_headers_complete(self) -> None:
+        for name, value in self.header_list:
+            if name == b"content-length" and value.isdigit() and int(value) > self.limits.max_body_bytes:
+                raise _Reject(413, f"the request body is larger than {self.limits.max_body_bytes} bytes")
+            if name == b"expect" and value.lower() == b"100-continue" and self.transport is not None:
+                self.transport.write(_CONTINUE)
+
+    def on_body(self, body: bytes) -> None:
+        self.body_bytes += len(body)
+        if self.body_bytes > self.limits.max_body_bytes:
+            raise _Reject(413, f"the request body is larger than {self.limits.max_body_bytes} bytes")
+        self.body_parts.append(body)
+
+    def on_message_complete(self) -> None:
+        self.reading = False
+        headers: dict[str, str] = {}
+        for name, value in self.header_list:
+            key = name.decode("latin-1")
+            text = value.decode("latin-1")
+            headers[key] = f"{headers[key]},{text}" if key in headers else text
+        target = self.url.decode("latin-1")
+        path, _, query = target.partition("?")
+        body = self.body_parts[0] if len(self.body_parts) == 1 else b"".join(self.body_parts)
+        version = self.parser.get_http_version()
+        request = Request(self.parser.get_method().decode("ascii"), target, path, query, headers, body,
+                          version, self.parser.should_keep_alive() and not self.connections.draining,
+                          self.client)
+        if self.busy:
+            self.pipeline.append(request)
+            if len(self.pipeline) >= _PIPELINE_PAUSE and self.transport is not None and not self.paused:
+                self.paused = True
+                self.transport.pause_reading()
+            return
+        self._dispatch(request)
+
+    # --- answering --------------------------------------------------------------------------------------
+    def _dispatch(self, request: Request) -> None:
+        self.busy = True
+        try:
+            result = self.handler(request)
+        except Exception as exc:  # the app failed to build a response: never leave the client hanging
+            result = _internal_error(exc)
+        if isinstance(result, Response):
+            self._send(request, result)
+        else:
+            future = asyncio.ensure_future(result)
+            future.add_done_callback(lambda f: self._send(request, _outcome(f)))
+
+    def _send(self, request: Request, response: Response) -> None:
+        if self.transport is None or self.transport.is_closing():
+            self.busy = False
+            return
+        keep_alive = request.keep_alive and not self.connections.draining
+        self.transport.write(response.encode(keep_alive=keep_alive, head=request.method == "HEAD"))
+        self.busy = False
+        if self.observer is not None:
+            try:
+                self.observer(request, response, time.perf_counter() - request.arrived)
+            except Exception:  # metrics must never break serving
+                logging.getLogger("mlk.http").exception("response observer failed")
+        if not keep_alive:
+            self.close()
+            return
+        if self.pipeline:
+            if self.paused and len(self.pipeline) < _PIPELINE_PAUSE // 2:
+                self.paused = False
+                self.transport.resume_reading()
+            self._dispatch(self.pipeline.popleft())
+        elif not self.reading:
+            self.deadline = time.monotonic() + self.limits.keep_alive_timeout
+
+    def _reject(self, status: int, message: str) -> None:
+        """Answer a request we will not read further, and close."""
+        self.reading = False
+        self.closing = True
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(json_response(status, {"message": message}).encode(keep_alive=False))
+            self.transport.close()
+
+
+class _Reject(Exception):
+    """Raised from a parser callback: httptools re-raises it wrapped, so the status travels in the message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status} {message}")
+        self.status = status
+        self.message = message
+
+
+def _outcome(future: asyncio.Future[Any]) -> Response:
+    if future.cancelled():
+        return json_response(503, {"message": "the request was cancelled"})
+    exc = future.exception()
+    if exc is not None:
+        return _internal_error(exc)
+    result = future.result()
+    return result if isinstance(result, Response) else _internal_error(TypeError(f"handler returned {result!r}"))
+
+
+def _internal_error(exc: BaseException) -> Response:
+    logging.getLogger("mlk.http").error("handler failed", exc_info=exc)
+    return json_response(500, {"message": "internal server error"})
