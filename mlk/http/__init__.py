@@ -7,5 +7,14 @@ from mlk.http.message import Request, Response, json_response, text_response
 from mlk.http.protocol import Handler, Limits
 from mlk.http.serve import HttpServer, bind, new_event_loop
 
-__all__ = ["Handler", "HttpServer", "Limits", "Request", "Response", "bind", "json_response", "new_event_loop",
-           "text_response"]
+__all__ = [
+    "Handler",
+    "HttpServer",
+    "Limits",
+    "Request",
+    "Response",
+    "bind",
+    "json_response",
+    "new_event_loop",
+    "text_response",
+]

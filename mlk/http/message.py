@@ -25,12 +25,31 @@ def http_date() -> bytes:
 class Request:
     """One parsed request. Header names are lowercase; values are latin-1 decoded as HTTP says."""
 
-    __slots__ = ("arrived", "body", "client", "headers", "http_version", "keep_alive", "method", "path", "query",
-                 "target")
+    __slots__ = (
+        "arrived",
+        "body",
+        "client",
+        "headers",
+        "http_version",
+        "keep_alive",
+        "method",
+        "path",
+        "query",
+        "target",
+    )
 
-    def __init__(self, method: str, target: str, path: str, query: str, headers: dict[str, str], body: bytes,
-                 http_version: str = "1.1", keep_alive: bool = True,
-                 client: tuple[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        method: str,
+        target: str,
+        path: str,
+        query: str,
+        headers: dict[str, str],
+        body: bytes,
+        http_version: str = "1.1",
+        keep_alive: bool = True,
+        client: tuple[str, int] | None = None,
+    ) -> None:
         self.method = method
         self.target = target
         """The request target as received: path and query."""
@@ -55,8 +74,13 @@ class Response:
 
     __slots__ = ("body", "headers", "status")
 
-    def __init__(self, status: int = 200, body: bytes = b"", headers: list[tuple[str, str]] | None = None,
-                 content_type: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int = 200,
+        body: bytes = b"",
+        headers: list[tuple[str, str]] | None = None,
+        content_type: str | None = None,
+    ) -> None:
         self.status = status
         self.body = body
         self.headers = headers if headers is not None else []

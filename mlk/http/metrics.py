@@ -60,8 +60,13 @@ class Counter(Metric):
 class Gauge(Metric):
     kind = "gauge"
 
-    def __init__(self, name: str, help_text: str, labels: tuple[str, ...] = (),
-                 read: Callable[[], dict[LabelValues, float]] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        help_text: str,
+        labels: tuple[str, ...] = (),
+        read: Callable[[], dict[LabelValues, float]] | None = None,
+    ) -> None:
         super().__init__(name, help_text, labels)
         self.values: dict[LabelValues, float] = {}
         self.read = read
@@ -85,8 +90,9 @@ DEFAULT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 class Histogram(Metric):
     kind = "histogram"
 
-    def __init__(self, name: str, help_text: str, labels: tuple[str, ...] = (),
-                 buckets: tuple[float, ...] = DEFAULT_BUCKETS) -> None:
+    def __init__(
+        self, name: str, help_text: str, labels: tuple[str, ...] = (), buckets: tuple[float, ...] = DEFAULT_BUCKETS
+    ) -> None:
         super().__init__(name, help_text, labels)
         self.buckets = buckets
         self.counts: dict[LabelValues, list[int]] = {}

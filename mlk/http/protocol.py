@@ -53,8 +53,9 @@ class ConnectionSet:
 
 
 class HttpProtocol(asyncio.Protocol):
-    def __init__(self, handler: Handler, limits: Limits, connections: ConnectionSet,
-                 observer: Observer | None = None) -> None:
+    def __init__(
+        self, handler: Handler, limits: Limits, connections: ConnectionSet, observer: Observer | None = None
+    ) -> None:
         self.handler = handler
         self.observer = observer
         self.limits = limits
@@ -164,9 +165,17 @@ class HttpProtocol(asyncio.Protocol):
         path, _, query = target.partition("?")
         body = self.body_parts[0] if len(self.body_parts) == 1 else b"".join(self.body_parts)
         version = self.parser.get_http_version()
-        request = Request(self.parser.get_method().decode("ascii"), target, path, query, headers, body,
-                          version, self.parser.should_keep_alive() and not self.connections.draining,
-                          self.client)
+        request = Request(
+            self.parser.get_method().decode("ascii"),
+            target,
+            path,
+            query,
+            headers,
+            body,
+            version,
+            self.parser.should_keep_alive() and not self.connections.draining,
+            self.client,
+        )
         if self.busy:
             self.pipeline.append(request)
             if len(self.pipeline) >= _PIPELINE_PAUSE and self.transport is not None and not self.paused:

@@ -38,8 +38,10 @@ class AccessLog:
         if not self.enabled:
             return
         target = f"{request.path}?{request.query}" if request.query else request.path
-        self.pending.append(f"{self._timestamp(time.time())} I [{self.pid}] azmlinfsrv - {request.method} {target} "
-                            f"{response.status} {seconds * 1000:.3f}ms {len(response.body)}\n")
+        self.pending.append(
+            f"{self._timestamp(time.time())} I [{self.pid}] azmlinfsrv - {request.method} {target} "
+            f"{response.status} {seconds * 1000:.3f}ms {len(response.body)}\n"
+        )
         if not self._scheduled:
             self._scheduled = True
             try:

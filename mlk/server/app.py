@@ -75,8 +75,13 @@ class ScoringApp:
         self.access = AccessLog(settings.access_log)
         self.ready = True
         self.timeout_ms = settings.effective_timeout_ms
-        self.routes = {"/": self.health, "/score": self.score, "/swagger.json": self.swagger_json,
-                       "/metrics": self.metrics_page, "/readyz": self.readiness}
+        self.routes = {
+            "/": self.health,
+            "/score": self.score,
+            "/swagger.json": self.swagger_json,
+            "/metrics": self.metrics_page,
+            "/readyz": self.readiness,
+        }
 
     # --- dispatch ---------------------------------------------------------------------------------------
     def __call__(self, request: Request) -> Response | Awaitable[Response]:
@@ -153,9 +158,7 @@ class ScoringApp:
             response = responses.error(405, "Method not allowed")
             response.headers += trailer
             return response
-        job = ScoreJob(self, request, trailer)
-        future = self.runner.submit(job)
-        return future
+        return self.runner.submit(ScoreJob(self, request, trailer))
 
     def metrics_page(self, request: Request) -> Response:
         from mlk.http.metrics import CONTENT_TYPE
@@ -180,10 +183,13 @@ class ScoringApp:
             now = time.perf_counter()
             for future, job in self.runner.running():
                 if isinstance(job, ScoreJob) and job.started and now - job.started > limit and not future.done():
-                    log.error("Encountered Exception: Script failed to finish execution within the allocated "
-                              "time: %sms", self.timeout_ms)
-                    future.set_result(job.finish(responses.error(
-                        500, f"Scoring timeout after {self.timeout_ms} ms", run_failed=True)))
+                    log.error(
+                        "Encountered Exception: Script failed to finish execution within the allocated time: %sms",
+                        self.timeout_ms,
+                    )
+                    future.set_result(
+                        job.finish(responses.error(500, f"Scoring timeout after {self.timeout_ms} ms", run_failed=True))
+                    )
                     self.runner.abandon(future)
 
     def close(self) -> Any:

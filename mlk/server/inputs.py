@@ -25,8 +25,11 @@ class BadInput(Exception):
 
 def header_items(request: Request) -> list[tuple[str, str]]:
     """Headers as a WSGI app sees them: Title-Case names; names with '_' dropped (gunicorn drops them)."""
-    return [("-".join(part.capitalize() for part in name.split("-")), value)
-            for name, value in request.headers.items() if "_" not in name]
+    return [
+        ("-".join(part.capitalize() for part in name.split("-")), value)
+        for name, value in request.headers.items()
+        if "_" not in name
+    ]
 
 
 def _mimetype(request: Request) -> str:

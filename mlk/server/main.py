@@ -24,24 +24,26 @@ def configure_logging() -> None:
 
 
 def banner(settings: ServerSettings) -> str:
-    return "\n".join([
-        "",
-        "mlk inference server (azmlinfsrv-compatible)",
-        "",
-        f"Entry Script Name: {settings.entry_script}",
-        f"Model Directory: {settings.model_dir}",
-        f"Worker Count: {settings.worker_count}",
-        f"Worker Timeout (seconds): {settings.worker_timeout_s}",
-        f"Scoring Timeout (ms): {settings.scoring_timeout_ms}",
-        f"Server Port: {settings.port}",
-        f"CORS for the specified origins: {', '.join(settings.cors_origins) or None}",
-        "",
-        f"Liveness Probe: GET   {settings.host}:{settings.port}/",
-        f"Readiness:      GET   {settings.host}:{settings.port}/readyz",
-        f"Score:          POST  {settings.host}:{settings.port}/score",
-        f"Metrics:        GET   {settings.host}:{settings.port}/metrics",
-        "",
-    ])
+    return "\n".join(
+        [
+            "",
+            "mlk inference server (azmlinfsrv-compatible)",
+            "",
+            f"Entry Script Name: {settings.entry_script}",
+            f"Model Directory: {settings.model_dir}",
+            f"Worker Count: {settings.worker_count}",
+            f"Worker Timeout (seconds): {settings.worker_timeout_s}",
+            f"Scoring Timeout (ms): {settings.scoring_timeout_ms}",
+            f"Server Port: {settings.port}",
+            f"CORS for the specified origins: {', '.join(settings.cors_origins) or None}",
+            "",
+            f"Liveness Probe: GET   {settings.host}:{settings.port}/",
+            f"Readiness:      GET   {settings.host}:{settings.port}/readyz",
+            f"Score:          POST  {settings.host}:{settings.port}/score",
+            f"Metrics:        GET   {settings.host}:{settings.port}/metrics",
+            "",
+        ]
+    )
 
 
 def serve(settings: ServerSettings) -> int:
@@ -60,6 +62,7 @@ def serve(settings: ServerSettings) -> int:
     except OSError as exc:
         raise ExternalError(str(exc.strerror or exc), hint="pick another --port, or stop what listens there") from None
     sock.set_inheritable(True)
-    logging.getLogger("azmlinfsrv").info("Listening at: http://%s:%s (%s)", settings.host,
-                                         sock.getsockname()[1], __import__("os").getpid())
+    logging.getLogger("azmlinfsrv").info(
+        "Listening at: http://%s:%s (%s)", settings.host, sock.getsockname()[1], __import__("os").getpid()
+    )
     return Master(settings, sock).run()

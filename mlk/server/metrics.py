@@ -9,16 +9,31 @@ from mlk.server.runner import Runner
 class ServerMetrics:
     def __init__(self, runner: Runner) -> None:
         self.registry = Registry()
-        self.requests = self.registry.add(Counter(
-            "mlk_server_requests_total", "Requests answered, by route and status.", ("route", "status")))
-        self.latency = self.registry.add(Histogram(
-            "mlk_server_request_duration_seconds", "Time from a request's arrival to its response.", ("route",)))
-        self.registry.add(Gauge("mlk_server_in_flight", "Scoring requests queued or running in this worker.",
-                                read=lambda: {(): float(runner.queued)}))
-        self.run_errors = self.registry.add(Counter(
-            "mlk_server_run_errors_total", "run() calls that raised an exception."))
-        self.registry.add(Gauge("mlk_server_stuck_runs", "Timed-out run() calls still running on their thread.",
-                                read=lambda: {(): float(len(runner.stuck))}))
+        self.requests = self.registry.add(
+            Counter("mlk_server_requests_total", "Requests answered, by route and status.", ("route", "status"))
+        )
+        self.latency = self.registry.add(
+            Histogram(
+                "mlk_server_request_duration_seconds", "Time from a request's arrival to its response.", ("route",)
+            )
+        )
+        self.registry.add(
+            Gauge(
+                "mlk_server_in_flight",
+                "Scoring requests queued or running in this worker.",
+                read=lambda: {(): float(runner.queued)},
+            )
+        )
+        self.run_errors = self.registry.add(
+            Counter("mlk_server_run_errors_total", "run() calls that raised an exception.")
+        )
+        self.registry.add(
+            Gauge(
+                "mlk_server_stuck_runs",
+                "Timed-out run() calls still running on their thread.",
+                read=lambda: {(): float(len(runner.stuck))},
+            )
+        )
 
     def observe(self, route: str, status: int, seconds: float) -> None:
         key = (route, str(status))

@@ -14,15 +14,18 @@ EXEC_MS = "x-ms-run-fn-exec-ms"
 
 RUN_FAILED = "An unexpected error occurred in scoring script. Check the logs for more info."
 INTERNAL = "An unexpected internal error occurred. Check the logs for more info."
-NOT_FOUND = ("The requested URL was not found on the server. If you entered the URL manually please check your "
-             "spelling and try again.")
+NOT_FOUND = (
+    "The requested URL was not found on the server. If you entered the URL manually please check your "
+    "spelling and try again."
+)
 NOT_ALLOWED = "The method is not allowed for the requested URL."
 
 
 def error(status: int, message: str, *, run_failed: bool = False) -> Response:
     """A server-made JSON error: {"message": ...} with x-ms-run-function-failed."""
-    return Response(status, json.dumps({"message": message}).encode(),
-                    [("Content-Type", JSON), (FAILED, str(run_failed))])
+    return Response(
+        status, json.dumps({"message": message}).encode(), [("Content-Type", JSON), (FAILED, str(run_failed))]
+    )
 
 
 def _response_like(value: Any) -> bool:

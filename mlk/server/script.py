@@ -121,14 +121,19 @@ def load(settings: ServerSettings) -> ScoreScript:
     raw, schema = aml_request.requested(), _schema_decorated(run)
     if raw and schema:
         raise ScriptError("run() cannot be decorated with both @rawhttp and @input_schema")
-    params = [(p.name, NO_DEFAULT if p.default is p.empty else p.default)
-              for p in signature.parameters.values() if p.name != REQUEST_HEADERS]
+    params = [
+        (p.name, NO_DEFAULT if p.default is p.empty else p.default)
+        for p in signature.parameters.values()
+        if p.name != REQUEST_HEADERS
+    ]
     mode = RunMode.RAW if raw else RunMode.SCHEMA if schema else RunMode.PLAIN
     if mode is RunMode.RAW:
         log.info("run() is decorated with @rawhttp. Server will invoke it with the request object.")
     elif mode is RunMode.SCHEMA:
-        log.info("run() is decorated with @input_schema. Server will invoke it with the following arguments: %s.",
-                 ", ".join(inputs))
+        log.info(
+            "run() is decorated with @input_schema. Server will invoke it with the following arguments: %s.",
+            ", ".join(inputs),
+        )
     else:
         log.info("run() is not decorated. Server will invoke it with the input in JSON string.")
     return ScoreScript(path, module, run, mode, inputs[0], params, REQUEST_HEADERS in names)

@@ -38,6 +38,9 @@ class ServerSettings:
     run_concurrency: int = 1
     """Threads calling run() at once in one worker; more than 1 only when the user says score.py is safe."""
     access_log: bool = True
+    read_timeout_s: float = 60.0
+    """A request must arrive whole within this (slow clients get 408)."""
+    keep_alive_s: float = 65.0
     server_version: str = SERVER_VERSION
     extra_env: Mapping[str, str] = field(default_factory=dict)
     """Variables to export before the script is imported (AZUREML_MODEL_DIR, AML_APP_ROOT, ...)."""
@@ -62,10 +65,19 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -
     return value
 
 
-def from_sources(*, entry_script: str | None = None, model_dir: str | None = None, port: int | None = None,
-                 worker_count: int | None = None, cors_origins: str | None = None, host: str | None = None,
-                 max_body_bytes: int | None = None, run_concurrency: int | None = None,
-                 env: Mapping[str, str] | None = None, cwd: Path | None = None) -> ServerSettings:
+def from_sources(
+    *,
+    entry_script: str | None = None,
+    model_dir: str | None = None,
+    port: int | None = None,
+    worker_count: int | None = None,
+    cors_origins: str | None = None,
+    host: str | None = None,
+    max_body_bytes: int | None = None,
+    run_concurrency: int | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> ServerSettings:
     """Combine flags (None when not given) with the environment, azmlinfsrv's way."""
     env = os.environ if env is None else env
     cwd = cwd or Path.cwd()
@@ -99,10 +111,13 @@ def from_sources(*, entry_script: str | None = None, model_dir: str | None = Non
         worker_timeout_s=_int(env, "WORKER_TIMEOUT", DEFAULT_WORKER_TIMEOUT_S),
         scoring_timeout_ms=_int(env, "SCORING_TIMEOUT_MS", DEFAULT_SCORING_TIMEOUT_MS),
         cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
-        max_body_bytes=max_body_bytes if max_body_bytes is not None
+        max_body_bytes=max_body_bytes
+        if max_body_bytes is not None
         else _int(env, "MLK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, minimum=1),
         run_concurrency=concurrency,
         access_log=env.get("MLK_ACCESS_LOG", "1").lower() not in ("0", "false", "no"),
+        read_timeout_s=float(_int(env, "MLK_READ_TIMEOUT_S", 60, minimum=1)),
+        keep_alive_s=float(_int(env, "MLK_KEEP_ALIVE_S", 65, minimum=1)),
         server_version=env.get("HTTP_X_MS_SERVER_VERSION", SERVER_VERSION),
         extra_env=exported,
     )

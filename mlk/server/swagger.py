@@ -50,29 +50,56 @@ def _document(version: str, service_input: Any, service_output: Any) -> dict[str
         return {"content": {"application/json": {"schema": {"$ref": ref + schema}}}}
 
     failed = {"description": "Scoring failed", **body("ErrorResponse")}
-    health = {"get": {"operationId": "ServiceHealthCheck", "description": "Liveness: 'Healthy' once init() has run",
-                      "responses": {"200": {"description": "Healthy"}, "default": failed}}}
-    score: dict[str, Any] = {"operationId": "RunMLService", "description": "Score the input with run()",
-                             "security": [{"Bearer": []}],
-                             "responses": {"200": {"description": "run()'s output", **body("ServiceOutput")},
-                                           "default": failed}}
-    swagger_path = {"get": {"operationId": "GetSwaggerSpec", "description": "This document",
-                            "responses": {"200": {"description": "The OpenAPI document"}, "default": failed}}}
+    health = {
+        "get": {
+            "operationId": "ServiceHealthCheck",
+            "description": "Liveness: 'Healthy' once init() has run",
+            "responses": {"200": {"description": "Healthy"}, "default": failed},
+        }
+    }
+    score: dict[str, Any] = {
+        "operationId": "RunMLService",
+        "description": "Score the input with run()",
+        "security": [{"Bearer": []}],
+        "responses": {"200": {"description": "run()'s output", **body("ServiceOutput")}, "default": failed},
+    }
+    swagger_path = {
+        "get": {
+            "operationId": "GetSwaggerSpec",
+            "description": "This document",
+            "responses": {"200": {"description": "The OpenAPI document"}, "default": failed},
+        }
+    }
     if version == "2":
-        score["parameters"] = [{"name": "serviceInputPayload", "in": "body", "description": "run()'s input",
-                                "schema": {"$ref": ref + "ServiceInput"}}]
-        return {"swagger": "2.0", "info": info, "schemes": ["https"], "consumes": ["application/json"],
-                "produces": ["application/json"], "securityDefinitions": {"Bearer": bearer},
-                "paths": {f"{prefix}/": health, f"{prefix}/score": {"post": score},
-                          f"{prefix}/swagger.json": swagger_path},
-                "definitions": {"ServiceInput": service_input, "ServiceOutput": service_output,
-                                "ErrorResponse": _ERROR}}
-    score["requestBody"] = {"description": "run()'s input", **body("ServiceInput")}
-    return {"openapi": "3.1.0" if version == "3.1" else "3.0.3", "info": info, "security": [{"Bearer": []}],
+        score["parameters"] = [
+            {
+                "name": "serviceInputPayload",
+                "in": "body",
+                "description": "run()'s input",
+                "schema": {"$ref": ref + "ServiceInput"},
+            }
+        ]
+        return {
+            "swagger": "2.0",
+            "info": info,
+            "schemes": ["https"],
+            "consumes": ["application/json"],
+            "produces": ["application/json"],
+            "securityDefinitions": {"Bearer": bearer},
             "paths": {f"{prefix}/": health, f"{prefix}/score": {"post": score}, f"{prefix}/swagger.json": swagger_path},
-            "components": {"schemas": {"ServiceInput": service_input, "ServiceOutput": service_output,
-                                       "ErrorResponse": _ERROR},
-                           "securitySchemes": {"Bearer": bearer}}}
+            "definitions": {"ServiceInput": service_input, "ServiceOutput": service_output, "ErrorResponse": _ERROR},
+        }
+    score["requestBody"] = {"description": "run()'s input", **body("ServiceInput")}
+    return {
+        "openapi": "3.1.0" if version == "3.1" else "3.0.3",
+        "info": info,
+        "security": [{"Bearer": []}],
+        "paths": {f"{prefix}/": health, f"{prefix}/score": {"post": score}, f"{prefix}/swagger.json": swagger_path},
+        "components": {
+            "schemas": {"ServiceInput": service_input, "ServiceOutput": service_output, "ErrorResponse": _ERROR},
+            "securitySchemes": {"Bearer": bearer},
+        },
+    }
 
 
 class Swagger:
@@ -95,6 +122,8 @@ class Swagger:
         if version is None:
             raise SwaggerError(f"Swagger version [{asked}] is not valid. Supported versions: {self._listed()}.")
         if version not in self.bodies:
-            raise SwaggerError(f"Swagger version [{asked}] is not supported for the scoring script. "
-                               f"Supported swagger versions: {self._listed()}.")
+            raise SwaggerError(
+                f"Swagger version [{asked}] is not supported for the scoring script. "
+                f"Supported swagger versions: {self._listed()}."
+            )
         return self.bodies[version]

@@ -26,8 +26,10 @@ def trace_headers(request: Request, server_version: str) -> tuple[list[tuple[str
     legacy = headers.get("x-ms-request-id", "")
     client = headers.get("x-ms-client-request-id", "")
     if legacy:
-        log.warning("x-ms-request-id header has been deprecated and will be removed from future versions of the "
-                    "server. Please use x-ms-client-request-id.")
+        log.warning(
+            "x-ms-request-id header has been deprecated and will be removed from future versions of the "
+            "server. Please use x-ms-client-request-id."
+        )
         client = client or legacy
     else:
         legacy = client or rid

@@ -45,7 +45,12 @@ def worker(settings: ServerSettings, sock: socket.socket) -> int:
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
     app = ScoringApp(script, settings, loop)
-    server = HttpServer(app, Limits(max_body_bytes=settings.max_body_bytes), observer=app.observe)
+    limits = Limits(
+        max_body_bytes=settings.max_body_bytes,
+        request_read_timeout=settings.read_timeout_s,
+        keep_alive_timeout=settings.keep_alive_s,
+    )
+    server = HttpServer(app, limits, observer=app.observe)
     code = loop.run_until_complete(_serve(app, server, sock))
     app.close()
     return code
@@ -119,9 +124,9 @@ class Master:
                 pid, status = os.wait()
             except ChildProcessError:
                 break
-            index = self.children.pop(pid, None)
-            if index is None:
+            if pid not in self.children:
                 continue
+            index = self.children.pop(pid)
             code = os.waitstatus_to_exitcode(status)
             if self.stopping:
                 continue

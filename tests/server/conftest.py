@@ -67,8 +67,8 @@ def _forget_decorated_runs() -> None:
     """inference-schema registers `entry_module.run` globally; a real server loads one script, tests many."""
     from inference_schema import schema_util
 
-    getattr(schema_util, "__functions_schema__").clear()
-    getattr(schema_util, "__versions__").clear()
+    schema_util.__functions_schema__.clear()
+    schema_util.__versions__.clear()
 
 
 def header(response: Response, name: str) -> str | None:

@@ -8,9 +8,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import REPO
 
@@ -39,8 +41,14 @@ class Reply:
         return [v for k, v in self.headers if k.lower() == name.lower()]
 
 
-def request(port: int, method: str, path: str, body: bytes | str | None = None,
-            headers: dict[str, str] | None = None, timeout: float = 30) -> Reply:
+def request(
+    port: int,
+    method: str,
+    path: str,
+    body: bytes | str | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30,
+) -> Reply:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request(method, path, body=body.encode() if isinstance(body, str) else body, headers=headers or {})
@@ -60,11 +68,15 @@ class Server:
     cwd: Path = SCRIPTS
     process: subprocess.Popen[bytes] | None = None
     output: str = ""
+    log: Any = None
 
     def start(self, wait: bool = True, timeout: float = 30) -> Server:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
-        self.process = subprocess.Popen(self.command, cwd=self.cwd, env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        # a file, not a pipe: a script that prints megabytes must not block on a reader that is not reading
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            self.command, cwd=self.cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         if wait:
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
@@ -82,14 +94,18 @@ class Server:
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         assert self.process is not None
+        if self.log.closed:  # stopped already
+            return self.process.returncode
         if self.process.poll() is None:
             os.killpg(self.process.pid, sig)
         try:
-            out, _ = self.process.communicate(timeout=timeout)
+            self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
-            out, _ = self.process.communicate()
-        self.output += out.decode(errors="replace")
+            self.process.wait()
+        self.log.seek(0)
+        self.output = self.log.read().decode(errors="replace")
+        self.log.close()
         return self.process.returncode
 
     def __enter__(self) -> Server:
@@ -101,12 +117,24 @@ class Server:
 
 def mlk_serve(script: str, port: int | None = None, *args: str, env: dict[str, str] | None = None) -> Server:
     port = port or free_port()
-    command = [sys.executable, "-m", "mlk", "serve", "--entry_script", str(SCRIPTS / script), "--port", str(port),
-               "--host", "127.0.0.1", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "mlk",
+        "serve",
+        "--entry_script",
+        str(SCRIPTS / script),
+        "--port",
+        str(port),
+        "--host",
+        "127.0.0.1",
+        *args,
+    ]
     return Server(command, port, env or {})
 
 
 def azmlinfsrv(script: str, port: int | None = None, *args: str, env: dict[str, str] | None = None) -> Server:
     port = port or free_port()
-    return Server([str(AZMLINFSRV), "--entry_script", str(SCRIPTS / script), "--port", str(port), *args], port,
-                  env or {})
+    return Server(
+        [str(AZMLINFSRV), "--entry_script", str(SCRIPTS / script), "--port", str(port), *args], port, env or {}
+    )

@@ -26,11 +26,20 @@ def test_health_and_tracing_headers(scoring) -> None:
     assert header(r, "x-ms-server-version") == "azmlinfsrv/1.5.1" and header(r, "x-ms-run-function-failed") is None
 
 
-@pytest.mark.parametrize(("data", "status", "expected"), [
-    ("str", 200, b'"hello"'), ("strjson", 200, b'"{\\"a\\": 1}"'), ("none", 200, b"{}"), ("int", 200, b"42"),
-    ("dict", 200, b'{"a": 1, "b": [1, 2]}'), ("tuple", 200, b"[1, 2]"), ("nan", 200, b"NaN"),
-    ("unicode", 200, b'"h\\u00e9llo \\u2603"'), ("emptydict", 200, b"{}"),
-])
+@pytest.mark.parametrize(
+    ("data", "status", "expected"),
+    [
+        ("str", 200, b'"hello"'),
+        ("strjson", 200, b'"{\\"a\\": 1}"'),
+        ("none", 200, b"{}"),
+        ("int", 200, b"42"),
+        ("dict", 200, b'{"a": 1, "b": [1, 2]}'),
+        ("tuple", 200, b"[1, 2]"),
+        ("nan", 200, b"NaN"),
+        ("unicode", 200, b'"h\\u00e9llo \\u2603"'),
+        ("emptydict", 200, b"{}"),
+    ],
+)
 def test_results_are_json_encoded_like_azmlinfsrv(scoring, data: str, status: int, expected: bytes) -> None:
     _, call = scoring("echo.py")
     r = call("POST", "/score", data, JSON)
@@ -97,8 +106,13 @@ def test_schema_mode(scoring) -> None:
         ('{"name": "n"}', JSON, 400, "A value is not provided for the 'data' parameter."),
         ("[1, 2]", JSON, 400, "POST body should be a JSON dictionary."),
         ("", JSON, 400, "POST body is empty. Expecting a JSON dictionary."),
-        ("{bad", JSON, 400, "POST body could not be decoded as JSON: Expecting property name enclosed in double "
-                            "quotes: line 1 column 2 (char 1)"),
+        (
+            "{bad",
+            JSON,
+            400,
+            "POST body could not be decoded as JSON: Expecting property name enclosed in double "
+            "quotes: line 1 column 2 (char 1)",
+        ),
     ]
     for data, headers, status, message in cases:
         r = call("POST", "/score", data, headers)
@@ -158,8 +172,15 @@ def test_cors(scoring) -> None:
     allowed = call("POST", "/score", "str", {"Origin": "http://a.com"})
     assert header(allowed, "Access-Control-Allow-Origin") == "http://a.com" and header(allowed, "Vary") == "Origin"
     assert header(call("POST", "/score", "str", {"Origin": "http://c.com"}), "Access-Control-Allow-Origin") is None
-    preflight = call("OPTIONS", "/score", headers={"Origin": "http://b.com", "Access-Control-Request-Method": "POST",
-                                                     "Access-Control-Request-Headers": "content-type,x-foo"})
+    preflight = call(
+        "OPTIONS",
+        "/score",
+        headers={
+            "Origin": "http://b.com",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,x-foo",
+        },
+    )
     assert header(preflight, "Access-Control-Allow-Headers") == "content-type, x-foo"
     assert header(preflight, "Access-Control-Allow-Methods") == "GET, POST"
 
@@ -171,11 +192,15 @@ def test_swagger(scoring) -> None:
     assert doc["definitions"]["ServiceInput"]["example"] == {"data": [1.0, 2.0], "name": "abc", "request_headers": ""}
     assert body(call("GET", "/swagger.json?version=3.1"))["openapi"] == "3.1.0"
     bad = call("GET", "/swagger.json?version=4")
-    assert (bad.status, body(bad)) == (404, {"message": "Swagger version [4] is not valid. Supported versions: "
-                                                        "[2, 3, 3.1]."})
+    assert (bad.status, body(bad)) == (
+        404,
+        {"message": "Swagger version [4] is not valid. Supported versions: [2, 3, 3.1]."},
+    )
     _, plain = scoring("echo.py")
     assert body(plain("GET", "/swagger.json?version=3"))["components"]["schemas"]["ServiceInput"] == {
-        "type": "object", "example": {}}
+        "type": "object",
+        "example": {},
+    }
 
 
 def test_scoring_timeout_answers_and_the_next_request_is_served(scoring) -> None:
@@ -192,8 +217,11 @@ def test_scoring_timeout_answers_and_the_next_request_is_served(scoring) -> None
 def test_metrics_and_readiness(scoring) -> None:
     app, call = scoring("echo.py")
     call("POST", "/score", "str")
-    app.observe(__import__("mlk.http.message", fromlist=["Request"]).Request(
-        "POST", "/score", "/score", "", {}, b""), call("POST", "/score", "str"), 0.001)
+    app.observe(
+        __import__("mlk.http.message", fromlist=["Request"]).Request("POST", "/score", "/score", "", {}, b""),
+        call("POST", "/score", "str"),
+        0.001,
+    )
     text = call("GET", "/metrics").body.decode()
     assert 'mlk_server_requests_total{route="/score",status="200"} 1' in text
     assert "mlk_server_request_duration_seconds_bucket" in text and "mlk_server_in_flight 0" in text

@@ -19,8 +19,13 @@ _ALIASES = {
     "azureml_inference_server_http.api.aml_request": aml_request,
     "azureml_inference_server_http.api.aml_response": aml_response,
 }
-_PARENTS = ("azureml", "azureml.contrib", "azureml.contrib.services", "azureml_inference_server_http",
-            "azureml_inference_server_http.api")
+_PARENTS = (
+    "azureml",
+    "azureml.contrib",
+    "azureml.contrib.services",
+    "azureml_inference_server_http",
+    "azureml_inference_server_http.api",
+)
 
 
 def install() -> None:

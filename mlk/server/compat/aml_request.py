@@ -16,7 +16,7 @@ from mlk.server.query import parse_pairs
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_rawHttpRequested = False  # noqa: N816 - Azure's name; the server reads it after importing score.py
+_rawHttpRequested = False  # Azure's name; the server reads it after importing score.py
 
 
 def rawhttp(func: F) -> F:
@@ -41,7 +41,7 @@ class MultiDict:
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
         self._pairs = pairs
 
-    def get(self, key: str, default: Any = None, type: Callable[[str], Any] | None = None) -> Any:  # noqa: A002
+    def get(self, key: str, default: Any = None, type: Callable[[str], Any] | None = None) -> Any:
         for k, v in self._pairs:
             if k == key:
                 if type is None:
@@ -104,8 +104,12 @@ class AMLRequest:
         self.headers = Headers(headers)
         self.args = MultiDict(parse_pairs(request.query))
         self.remote_addr = request.client[0] if request.client else None
-        self.environ = {"REQUEST_METHOD": request.method, "PATH_INFO": request.path,
-                        "QUERY_STRING": request.query, "REMOTE_ADDR": self.remote_addr or ""}
+        self.environ = {
+            "REQUEST_METHOD": request.method,
+            "PATH_INFO": request.path,
+            "QUERY_STRING": request.query,
+            "REMOTE_ADDR": self.remote_addr or "",
+        }
 
     @property
     def host(self) -> str:

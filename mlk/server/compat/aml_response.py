@@ -17,8 +17,14 @@ DEFAULT_CONTENT_TYPE = "text/html; charset=utf-8"
 
 
 class AMLResponse:
-    def __init__(self, message: Any, status_code: int, response_headers: Mapping[str, str] | None = None,
-                 json_str: bool = False, run_function_failed: bool = False) -> None:
+    def __init__(
+        self,
+        message: Any,
+        status_code: int,
+        response_headers: Mapping[str, str] | None = None,
+        json_str: bool = False,
+        run_function_failed: bool = False,
+    ) -> None:
         response_headers = response_headers or {}
         self.status_code = int(status_code)
         self.headers = Headers()

@@ -8,8 +8,8 @@ from azureml.contrib.services.aml_response import AMLResponse
 
 
 def init():
-    global ready
-    ready = True
+    global init_pid
+    init_pid = os.getpid()
 
 
 def run(data):
@@ -30,13 +30,14 @@ def run(data):
         "bytes": lambda: b"abc",
         "set": lambda: {1},
         "unicode": lambda: "h\u00e9llo \u2603",
-        "emptydict": lambda: {},
+        "emptydict": dict,
         "aml": lambda: AMLResponse("raw body", 201, {"X-Custom": "a, b", "Content-Type": "text/plain"}),
         "aml500": lambda: AMLResponse("bad", 503),
         "amlnone": lambda: AMLResponse(None, 202),
         "amljson": lambda: AMLResponse({"k": "v"}, 200, json_str=True),
         "amlbytes": lambda: AMLResponse(b"\x89PNG\x00\xff", 200, {"Content-Type": "image/png"}),
         "modeldir": lambda: {"model_dir": os.environ.get("AZUREML_MODEL_DIR")},
+        "pid": lambda: {"pid": os.getpid(), "init_pid": init_pid},
     }
     if data in table:
         return table[data]()

@@ -12,5 +12,4 @@ def init():
 def run(data, name="default", request_headers=None):
     if name == "raise":
         raise RuntimeError("schema run boom")
-    return {"data": data, "name": name, "data_type": type(data).__name__,
-            "headers": request_headers is not None}
+    return {"data": data, "name": name, "data_type": type(data).__name__, "headers": request_headers is not None}
