@@ -193,9 +193,9 @@ class HttpProtocol(asyncio.Protocol):
             result = _internal_error(exc)
         if isinstance(result, Response):
             self._send(request, result)
-        else:
-            future = asyncio.ensure_future(result)
-            future.add_done_callback(lambda f: self._send(request, _outcome(f)))
+            return
+        future = result if isinstance(result, asyncio.Future) else asyncio.ensure_future(result)
+        future.add_done_callback(lambda f: self._send(request, _outcome(f)))
 
     def _send(self, request: Request, response: Response) -> None:
         if self.transport is None or self.transport.is_closing():
