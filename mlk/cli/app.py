@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from mlk import __version__
-from mlk.cli import serve, validate
+from mlk.cli import router, serve, validate
 from mlk.cli.console import Settings, console
 from mlk.cli.options import with_global_options
 
@@ -50,4 +50,5 @@ def build() -> typer.Typer:
     app.callback()(with_global_options(root))
     validate.register(app)
     serve.register(app)
+    router.register(app)
     return app

@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import httptools
 
@@ -39,11 +39,19 @@ class Limits:
     """Seconds an idle connection stays open (longer than common proxies' 60 s, so they close first)."""
 
 
+class Connection(Protocol):
+    """What the server's sweep and shutdown need from a connection's protocol."""
+
+    def check_deadline(self, now: float) -> None: ...
+    def drain(self) -> None: ...
+    def close(self) -> None: ...
+
+
 @dataclass
 class ConnectionSet:
     """The server's live connections, for the deadline sweep and for draining on shutdown."""
 
-    connections: set[HttpProtocol] = field(default_factory=set)
+    connections: set[Connection] = field(default_factory=set)
     draining: bool = False
 
     def sweep(self) -> None:

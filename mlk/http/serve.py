@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import socket
+from collections.abc import Callable
 
 from mlk.http.protocol import ConnectionSet, Handler, HttpProtocol, Limits, Observer
 
@@ -39,22 +40,31 @@ def bind(host: str, port: int, *, reuse_port: bool = False, backlog: int = 2048)
     return sock
 
 
-class HttpServer:
-    """Serves one handler on one listening socket until `shutdown`."""
+ProtocolFactory = Callable[[ConnectionSet], asyncio.Protocol]
 
-    def __init__(self, handler: Handler, limits: Limits | None = None, observer: Observer | None = None) -> None:
-        self.handler = handler
-        self.observer = observer
+
+class HttpServer:
+    """Serves on one listening socket until `shutdown`: a handler through HttpProtocol, or any protocol
+    (`factory`) that registers itself in the ConnectionSet it is given, as the router's does."""
+
+    def __init__(self, handler: Handler | None = None, limits: Limits | None = None,
+                 observer: Observer | None = None, factory: ProtocolFactory | None = None) -> None:
         self.limits = limits or Limits()
         self.connections = ConnectionSet()
+        if factory is None:
+            assert handler is not None, "a handler or a protocol factory"
+            limits_ = self.limits
+
+            def factory(connections: ConnectionSet) -> asyncio.Protocol:
+                return HttpProtocol(handler, limits_, connections, observer)
+
+        self.factory = factory
         self._server: asyncio.AbstractServer | None = None
         self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self, sock: socket.socket) -> None:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: HttpProtocol(self.handler, self.limits, self.connections, self.observer), sock=sock, backlog=2048
-        )
+        self._server = await loop.create_server(lambda: self.factory(self.connections), sock=sock, backlog=2048)
         self._sweeper = loop.create_task(self._sweep())
 
     async def _sweep(self) -> None:

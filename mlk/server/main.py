@@ -3,25 +3,9 @@
 from __future__ import annotations
 
 import logging
-import sys
 
+from mlk.http.logbuffer import configure_logging
 from mlk.server.settings import ServerSettings
-
-LOG_FORMAT = "%(asctime)s %(levelname).1s [%(process)d] %(name)s - %(message)s"
-
-
-def configure_logging() -> None:
-    """azmlinfsrv's log format, on stdout (log collectors written for Azure parse it)."""
-    handler = logging.StreamHandler(sys.stdout)
-    formatter = logging.Formatter(LOG_FORMAT)
-    formatter.converter = __import__("time").gmtime
-    handler.setFormatter(formatter)
-    for name in ("azmlinfsrv", "mlk"):
-        logger = logging.getLogger(name)
-        logger.handlers[:] = [handler]
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-
 
 def banner(settings: ServerSettings) -> str:
     return "\n".join(
@@ -52,7 +36,7 @@ def serve(settings: ServerSettings) -> int:
     from mlk.http.serve import bind
     from mlk.server.workers import Master
 
-    configure_logging()
+    configure_logging("azmlinfsrv", "mlk")
     if settings.model_dir is None:
         print("The environment variable 'AZUREML_MODEL_DIR' has not been set.", flush=True)
         print("Use the --model_dir command line argument to set it.", flush=True)

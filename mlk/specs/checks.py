@@ -245,6 +245,29 @@ def check_extension_config(c: Checker, data: dict[str, Any]) -> None:
         c.error(("inferenceLoadBalancerHA",), "contradicts inferenceRouterHA (its newer name); keep one", key=True)
 
 
+def check_router_config(c: Checker, data: dict[str, Any]) -> None:
+    seen: set[str] = set()
+    for i, endpoint in enumerate(data["endpoints"]):
+        if endpoint["name"] in seen:
+            c.error(("endpoints", i, "name"), f"endpoint '{endpoint['name']}' is listed twice")
+        seen.add(endpoint["name"])
+        names = [d["name"] for d in endpoint.get("deployments", [])]
+        if len(set(names)) != len(names):
+            c.error(("endpoints", i, "deployments"), "a deployment is listed twice")
+        for field in ("traffic", "mirror_traffic"):
+            for name in endpoint.get(field, {}):
+                if name not in names:
+                    c.error(("endpoints", i, field, name), f"no deployment '{name}' in this endpoint", key=True)
+        total = sum(endpoint.get("traffic", {}).values())
+        if total not in (0, 100):
+            c.error(("endpoints", i, "traffic"), f"traffic sums to {total}; it must be 0 or 100")
+        mode = endpoint.get("auth_mode", "key")
+        if mode == "key" and not endpoint.get("keys"):
+            c.error(("endpoints", i), "key auth needs `keys` (primary and secondary)")
+        if mode == "aml_token" and not endpoint.get("token_secret"):
+            c.error(("endpoints", i), "aml_token auth needs `token_secret`")
+
+
 CHECKS: dict[str, Callable[[Checker, dict[str, Any]], None]] = {
     kinds.ENDPOINT.name: check_endpoint,
     kinds.DEPLOYMENT.name: check_deployment,
@@ -253,6 +276,7 @@ CHECKS: dict[str, Callable[[Checker, dict[str, Any]], None]] = {
     kinds.MODEL.name: check_model,
     kinds.INSTANCE_TYPE.name: check_instance_type,
     kinds.EXTENSION_CONFIG.name: check_extension_config,
+    kinds.ROUTER_CONFIG.name: check_router_config,
 }
 
 

@@ -40,9 +40,11 @@ ENVIRONMENT = Kind("environment", "environment.schema.json", ("environment",))
 MODEL = Kind("model", "model.schema.json", ("model",))
 INSTANCE_TYPE = Kind("instance-type", "instanceType.schema.json", ("instancetype",))
 EXTENSION_CONFIG = Kind("extension-config", "extensionConfig.schema.json", ("extensionconfig",))
+ROUTER_CONFIG = Kind("router-config", "routerConfig.schema.json", ("routerconfig",))
 
 KINDS: dict[str, Kind] = {
-    k.name: k for k in (ENDPOINT, DEPLOYMENT, COMPUTE, ENVIRONMENT, MODEL, INSTANCE_TYPE, EXTENSION_CONFIG)
+    k.name: k
+    for k in (ENDPOINT, DEPLOYMENT, COMPUTE, ENVIRONMENT, MODEL, INSTANCE_TYPE, EXTENSION_CONFIG, ROUTER_CONFIG)
 }
 
 
@@ -81,6 +83,8 @@ def detect(data: Any) -> Detected:
     kind_field, type_field = data.get("kind"), str(data.get("type", "")).lower()
     if kind_field == "InstanceType" or ("spec" in data and "apiVersion" in data):
         return Detected(INSTANCE_TYPE, reason="kind: InstanceType")
+    if isinstance(data.get("endpoints"), list):
+        return Detected(ROUTER_CONFIG, reason="it lists endpoints")
     if "endpoint_name" in data:
         return Detected(DEPLOYMENT, managed=type_field == "managed", reason="it has endpoint_name")
     if type_field == "kubernetes" or ("namespace" in data and "resource_id" in data):

@@ -1,0 +1,65 @@
+"""`mlk router`: serve a configuration source until SIGTERM; SIGHUP reloads."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+
+from mlk.http import HttpServer, Limits, bind, new_event_loop
+from mlk.http.logbuffer import configure_logging
+from mlk.router import upstream
+from mlk.router.proxy import ClientProtocol
+from mlk.router.service import Router
+from mlk.router.sources import ConfigSource
+
+log = logging.getLogger("mlk.router")
+DRAIN_SECONDS = 30.0
+
+
+async def _maintain(router: Router) -> None:
+    while True:
+        await asyncio.sleep(1.0)
+        now = time.monotonic()
+        for deployment in router.state.deployments():
+            for replica in deployment.replicas:
+                upstream.close_idle(replica, now)
+
+
+async def serve(source: ConfigSource, host: str, port: int, access_log: bool = True,
+                ready: asyncio.Event | None = None) -> None:
+    loop = asyncio.get_running_loop()
+    router = Router(loop, source.load(), access_log)  # an invalid file stops the start with every problem
+    limits = Limits()
+    server = HttpServer(limits=limits, factory=lambda conns: ClientProtocol(router, limits, conns))
+    sock = bind(host, port)
+    await server.start(sock)
+    log.info("router listening at http://%s:%s", host, sock.getsockname()[1])
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, source.poke)
+    tasks = [loop.create_task(source.watch(router.reload)), loop.create_task(_maintain(router))]
+    if ready is not None:
+        ready.set()
+    await stop.wait()
+    log.info("draining: finishing requests in flight")
+    await server.shutdown(DRAIN_SECONDS)
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    router.access.flush()
+
+
+def run(source: ConfigSource, host: str, port: int, access_log: bool = True) -> int:
+    configure_logging("mlk")
+    loop = new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(serve(source, host, port, access_log))
+    finally:
+        loop.close()
+    return 0

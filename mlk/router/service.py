@@ -1,0 +1,170 @@
+"""The router's decisions for each request: which endpoint, who may call it, which deployment and replica.
+
+Scoring URI: /api/v1/endpoint/<endpoint>/score (and .../swagger.json). Answers the router makes itself:
+401 (auth), 404 (unknown endpoint or deployment, or no deployment with traffic), 429 (queue wait exceeded
+or the deployment's overall limit reached), 502 (replica crashed or unreachable), 503 (no replica in
+rotation), 504 (request_timeout_ms). /healthz and /metrics are the router's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+
+from mlk.http.logbuffer import LineBuffer
+from mlk.http.metrics import CONTENT_TYPE
+from mlk.router import auth, mirror
+from mlk.router.config import RouterConfig
+from mlk.router.exchange import Exchange
+from mlk.router.metrics import RouterMetrics
+from mlk.router.state import QueueTimeout, Replica, RouterState, build
+
+log = logging.getLogger("mlk.router")
+PREFIX = b"/api/v1/endpoint/"
+PROBE_SECONDS = 1.0
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None
+
+
+class Router:
+    def __init__(self, loop: asyncio.AbstractEventLoop, config: RouterConfig, access_log: bool = True) -> None:
+        self.loop = loop
+        self.state = RouterState()
+        self.metrics = RouterMetrics(lambda: self.state)
+        self.access = LineBuffer("mlk.router", access_log)
+        self.background: set[asyncio.Task[None]] = set()
+        self.reload(config)
+
+    def reload(self, config: RouterConfig) -> None:
+        """Swap in a new configuration; requests in flight finish on the objects they hold."""
+        self.state = build(config, self.state)
+        for deployment in self.state.deployments():
+            deployment.dispatch_waiters()
+        log.info("configuration loaded: %s", ", ".join(
+            f"{e.name}({', '.join(f'{d}={w}' for d, w in e.config.traffic.items()) or 'no traffic'})"
+            for e in self.state.endpoints.values()) or "no endpoints")
+
+    def spawn(self, coroutine: object) -> None:
+        task = self.loop.create_task(coroutine)  # type: ignore[arg-type]
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    # --- per request ------------------------------------------------------------------------------------
+    async def handle(self, ex: Exchange) -> None:
+        path, _, query = ex.target.partition(b"?")
+        given_id = _header(ex.headers, b"x-request-id")
+        ex.request_id = given_id.decode("latin-1") if given_id else str(uuid.uuid4())
+        if not path.startswith(PREFIX):
+            if path == b"/healthz":
+                return ex.respond(200, b"ok", b"text/plain")
+            if path == b"/metrics":
+                return ex.respond(200, self.metrics.registry.render(), CONTENT_TYPE.encode())
+            return ex.fail(404, "no such route: scoring URIs are /api/v1/endpoint/<endpoint>/score")
+        name, _, tail = path[len(PREFIX):].partition(b"/")
+        ex.endpoint = name.decode("latin-1")
+        endpoint = self.state.endpoints.get(ex.endpoint)
+        if endpoint is None:
+            return ex.fail(404, f"endpoint '{ex.endpoint}' not found")
+        if not auth.authorized(endpoint.config, _header(ex.headers, b"authorization")):
+            return ex.fail(401, "unauthorized: send Authorization: Bearer <key or token>")
+        if tail not in (b"score", b"swagger.json"):
+            return ex.fail(404, f"no such route under endpoint '{ex.endpoint}': use .../score or .../swagger.json")
+        pinned = _header(ex.headers, b"azureml-model-deployment")
+        chosen = pinned.decode("latin-1") if pinned else endpoint.split.pick()
+        if chosen is None:
+            return ex.fail(404, f"endpoint '{ex.endpoint}' has no deployment with traffic; set traffic or pin one "
+                                "with the azureml-model-deployment header")
+        deployment = endpoint.deployments.get(chosen)
+        if deployment is None:
+            return ex.fail(404, f"deployment '{chosen}' not found in endpoint '{ex.endpoint}'")
+        ex.deployment = deployment
+        if not any(r.healthy for r in deployment.replicas):
+            return ex.fail(503, f"deployment '{chosen}' has no replica in rotation")
+        if deployment.in_flight + len(deployment.waiters) >= deployment.cap:
+            return ex.fail(429, f"deployment '{chosen}' is at capacity; retry later")
+        replica = deployment.try_acquire()
+        if replica is None:
+            future = deployment.enqueue(self.loop)
+            wait = deployment.config.settings.max_queue_wait_ms / 1000
+            timer = self.loop.call_later(wait, lambda: future.done() or future.set_exception(QueueTimeout()))
+            try:
+                replica = await future
+            except QueueTimeout:
+                return ex.fail(429, f"no replica of '{chosen}' freed up within max_queue_wait_ms")
+            except asyncio.CancelledError:  # the client left; a slot handed over meanwhile goes back
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    deployment.release(future.result())
+                raise
+            finally:
+                timer.cancel()
+        ex.replica = replica
+        target = endpoint.mirror
+        copy_to = None
+        if target is not None and not pinned and target[0] != chosen and target[1].take():
+            copy_to = endpoint.deployments.get(target[0])
+            ex.keep_copy = True
+        try:
+            await ex.forward(deployment, b"/" + tail + (b"?" + query if query else b""))
+        finally:
+            deployment.release(ex.replica)
+        if copy_to is not None:
+            self.spawn(mirror.send_copy(self, ex, copy_to, b"/" + tail + (b"?" + query if query else b"")))
+        return None
+
+    def record(self, ex: Exchange) -> None:
+        seconds = time.perf_counter() - ex.started
+        deployment = ex.deployment.name if ex.deployment else "-"
+        self.metrics.observe(ex.endpoint, deployment, ex.status, seconds)
+        if self.access.enabled:
+            replica = ex.replica.url if ex.replica else "-"
+            self.access.info(f"{ex.request_id} {ex.endpoint}/{deployment} {replica} {ex.method} {ex.status} "
+                             f"{seconds * 1000:.3f}ms {ex.sent_bytes}")
+
+    def log_failure(self, ex: Exchange, exc: BaseException) -> None:
+        log.error("request %s failed in the router", ex.request_id, exc_info=exc)
+
+    # --- replica health ---------------------------------------------------------------------------------
+    def eject(self, replica: Replica) -> None:
+        for deployment in self.state.deployments():
+            if replica in deployment.replicas:
+                self.metrics.ejections.inc((deployment.endpoint, deployment.name))
+        log.warning("replica %s failed %s times in a row: out of rotation until GET / answers 200",
+                    replica.url, replica.failures)
+        if not replica.probing:
+            replica.probing = True
+            self.spawn(self._probe(replica))
+
+    async def _probe(self, replica: Replica) -> None:
+        try:
+            while not replica.healthy and not replica.removed:
+                await asyncio.sleep(PROBE_SECONDS)
+                if await probe(replica):
+                    replica.healthy, replica.failures = True, 0
+                    log.info("replica %s answers again: back in rotation", replica.url)
+                    for deployment in self.state.deployments():
+                        deployment.dispatch_waiters()
+        finally:
+            replica.probing = False
+
+
+async def probe(replica: Replica, timeout: float = 2.0) -> bool:
+    """GET / on the replica: True for a 200."""
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(replica.host, replica.port), timeout)
+    except (OSError, TimeoutError):
+        return False
+    try:
+        writer.write(b"GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % replica.host_header)
+        status_line = await asyncio.wait_for(reader.readline(), timeout)
+        return status_line.split(b" ")[1:2] == [b"200"]
+    except (OSError, TimeoutError, IndexError):
+        return False
+    finally:
+        writer.close()
