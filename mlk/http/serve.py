@@ -47,8 +47,13 @@ class HttpServer:
     """Serves on one listening socket until `shutdown`: a handler through HttpProtocol, or any protocol
     (`factory`) that registers itself in the ConnectionSet it is given, as the router's does."""
 
-    def __init__(self, handler: Handler | None = None, limits: Limits | None = None,
-                 observer: Observer | None = None, factory: ProtocolFactory | None = None) -> None:
+    def __init__(
+        self,
+        handler: Handler | None = None,
+        limits: Limits | None = None,
+        observer: Observer | None = None,
+        factory: ProtocolFactory | None = None,
+    ) -> None:
         self.limits = limits or Limits()
         self.connections = ConnectionSet()
         if factory is None:

@@ -22,7 +22,9 @@ def _sign(secret: str, endpoint: str, expiry: int) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def mint_token(endpoint: str, secret: str, lifetime_s: int = TOKEN_LIFETIME_S, now: float | None = None) -> tuple[str, int]:
+def mint_token(
+    endpoint: str, secret: str, lifetime_s: int = TOKEN_LIFETIME_S, now: float | None = None
+) -> tuple[str, int]:
     """A token for `endpoint` and its expiry (unix seconds)."""
     expiry = int((now if now is not None else time.time()) + lifetime_s)
     return f"{endpoint}.{expiry}.{_sign(secret, endpoint, expiry)}", expiry

@@ -51,12 +51,23 @@ def from_spec(data: Mapping[str, Any]) -> RouterConfig:
         for dep in item.get("deployments", []):
             rs = dep.get("request_settings", {})
             deployments[dep["name"]] = DeploymentConfig(
-                dep["name"], tuple(r.rstrip("/") for r in dep.get("replicas", [])),
-                RequestSettings(rs.get("request_timeout_ms", 5000), rs.get("max_concurrent_requests_per_instance", 1),
-                                rs.get("max_queue_wait_ms", 500)))
+                dep["name"],
+                tuple(r.rstrip("/") for r in dep.get("replicas", [])),
+                RequestSettings(
+                    rs.get("request_timeout_ms", 5000),
+                    rs.get("max_concurrent_requests_per_instance", 1),
+                    rs.get("max_queue_wait_ms", 500),
+                ),
+            )
         endpoints[item["name"]] = EndpointConfig(
-            item["name"], item.get("auth_mode", "key"), tuple(item.get("keys", [])), item.get("token_secret"),
-            dict(item.get("traffic", {})), dict(item.get("mirror_traffic", {})), deployments)
+            item["name"],
+            item.get("auth_mode", "key"),
+            tuple(item.get("keys", [])),
+            item.get("token_secret"),
+            dict(item.get("traffic", {})),
+            dict(item.get("mirror_traffic", {})),
+            deployments,
+        )
     return RouterConfig(endpoints)
 
 

@@ -23,15 +23,51 @@ if TYPE_CHECKING:
 RETRY_BODY_LIMIT = 1024 * 1024
 CONNECT_TIMEOUT = 3.0
 # Hop-by-hop and routing headers: never forwarded as they are.
-DROP_REQUEST = {b"host", b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"upgrade",
-                 b"authorization", b"transfer-encoding", b"content-length", b"expect", b"x-request-id",
-                 b"azureml-model-deployment"}
-DROP_RESPONSE = {b"connection", b"keep-alive", b"transfer-encoding", b"content-length", b"x-request-id",
-                  b"azureml-model-deployment", b"date", b"server", b"trailer", b"upgrade"}
-_REASONS = {200: b"OK", 201: b"Created", 202: b"Accepted", 204: b"No Content", 400: b"Bad Request",
-            401: b"Unauthorized", 404: b"Not Found", 405: b"Method Not Allowed", 413: b"Payload Too Large",
-            415: b"Unsupported Media Type", 429: b"Too Many Requests", 431: b"Request Header Fields Too Large",
-            500: b"Internal Server Error", 502: b"Bad Gateway", 503: b"Service Unavailable", 504: b"Gateway Timeout"}
+DROP_REQUEST = {
+    b"host",
+    b"connection",
+    b"keep-alive",
+    b"proxy-connection",
+    b"te",
+    b"trailer",
+    b"upgrade",
+    b"authorization",
+    b"transfer-encoding",
+    b"content-length",
+    b"expect",
+    b"x-request-id",
+    b"azureml-model-deployment",
+}
+DROP_RESPONSE = {
+    b"connection",
+    b"keep-alive",
+    b"transfer-encoding",
+    b"content-length",
+    b"x-request-id",
+    b"azureml-model-deployment",
+    b"date",
+    b"server",
+    b"trailer",
+    b"upgrade",
+}
+_REASONS = {
+    200: b"OK",
+    201: b"Created",
+    202: b"Accepted",
+    204: b"No Content",
+    400: b"Bad Request",
+    401: b"Unauthorized",
+    404: b"Not Found",
+    405: b"Method Not Allowed",
+    413: b"Payload Too Large",
+    415: b"Unsupported Media Type",
+    429: b"Too Many Requests",
+    431: b"Request Header Fields Too Large",
+    500: b"Internal Server Error",
+    502: b"Bad Gateway",
+    503: b"Service Unavailable",
+    504: b"Gateway Timeout",
+}
 
 
 class Retryable(Exception):
@@ -39,8 +75,15 @@ class Retryable(Exception):
 
 
 class Exchange:
-    def __init__(self, router: Router, client: ClientProtocol, method: str, target: bytes,
-                 headers: list[tuple[bytes, bytes]], keep_alive: bool) -> None:
+    def __init__(
+        self,
+        router: Router,
+        client: ClientProtocol,
+        method: str,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        keep_alive: bool,
+    ) -> None:
         self.router = router
         self.client = client
         self.method = method
@@ -240,9 +283,15 @@ class Exchange:
         self.sent_bytes = len(body)
         if not self.request_id:
             self.request_id = str(uuid.uuid4())
-        head = (b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nx-request-id: %s\r\n%s%s\r\n"
-                % (status, _REASONS.get(status, b"Unknown"), content_type, len(body), self.request_id.encode(),
-                   extra, b"" if self.keep_alive else b"Connection: close\r\n"))
+        head = b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nx-request-id: %s\r\n%s%s\r\n" % (
+            status,
+            _REASONS.get(status, b"Unknown"),
+            content_type,
+            len(body),
+            self.request_id.encode(),
+            extra,
+            b"" if self.keep_alive else b"Connection: close\r\n",
+        )
         self.client.write(head if self.head_only else head + body)
 
     def finish(self) -> None:

@@ -28,8 +28,9 @@ async def _maintain(router: Router) -> None:
                 upstream.close_idle(replica, now)
 
 
-async def serve(source: ConfigSource, host: str, port: int, access_log: bool = True,
-                ready: asyncio.Event | None = None) -> None:
+async def serve(
+    source: ConfigSource, host: str, port: int, access_log: bool = True, ready: asyncio.Event | None = None
+) -> None:
     loop = asyncio.get_running_loop()
     router = Router(loop, source.load(), access_log)  # an invalid file stops the start with every problem
     limits = Limits()

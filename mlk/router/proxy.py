@@ -49,11 +49,11 @@ class ClientProtocol(asyncio.Protocol):
     # --- connection -------------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        self.connections.connections.add(self)  # type: ignore[arg-type]
+        self.connections.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.gone = True
-        self.connections.connections.discard(self)  # type: ignore[arg-type]
+        self.connections.connections.discard(self)
         for exchange in (self.current, *self.waiting):
             if exchange is not None and exchange.upstream is not None:
                 exchange.upstream.close()  # nobody will read the answer
@@ -139,8 +139,9 @@ class ClientProtocol(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         keep_alive = self.parser.should_keep_alive() and not self.connections.draining
-        exchange = Exchange(self.router, self, self.parser.get_method().decode("ascii"), self.url, self.headers,
-                            keep_alive)
+        exchange = Exchange(
+            self.router, self, self.parser.get_method().decode("ascii"), self.url, self.headers, keep_alive
+        )
         self.receiving = exchange
         if self.current is None:
             self._start(exchange)
@@ -185,10 +186,16 @@ class ClientProtocol(asyncio.Protocol):
         self.reading = False
         if self.transport is not None and not self.gone:
             body = b'{"message": "%s"}' % message
-            self.transport.write(b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-                                 b"Connection: close\r\n\r\n%s"
-                                 % (status, {400: b"Bad Request", 408: b"Request Timeout",
-                                             431: b"Request Header Fields Too Large"}[status], len(body), body))
+            self.transport.write(
+                b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                b"Connection: close\r\n\r\n%s"
+                % (
+                    status,
+                    {400: b"Bad Request", 408: b"Request Timeout", 431: b"Request Header Fields Too Large"}[status],
+                    len(body),
+                    body,
+                )
+            )
         self.abort()
 
 

@@ -12,6 +12,8 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Coroutine
+from typing import Any
 
 from mlk.http.logbuffer import LineBuffer
 from mlk.http.metrics import CONTENT_TYPE
@@ -47,12 +49,17 @@ class Router:
         self.state = build(config, self.state)
         for deployment in self.state.deployments():
             deployment.dispatch_waiters()
-        log.info("configuration loaded: %s", ", ".join(
-            f"{e.name}({', '.join(f'{d}={w}' for d, w in e.config.traffic.items()) or 'no traffic'})"
-            for e in self.state.endpoints.values()) or "no endpoints")
+        log.info(
+            "configuration loaded: %s",
+            ", ".join(
+                f"{e.name}({', '.join(f'{d}={w}' for d, w in e.config.traffic.items()) or 'no traffic'})"
+                for e in self.state.endpoints.values()
+            )
+            or "no endpoints",
+        )
 
-    def spawn(self, coroutine: object) -> None:
-        task = self.loop.create_task(coroutine)  # type: ignore[arg-type]
+    def spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = self.loop.create_task(coroutine)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
@@ -67,7 +74,7 @@ class Router:
             if path == b"/metrics":
                 return ex.respond(200, self.metrics.registry.render(), CONTENT_TYPE.encode())
             return ex.fail(404, "no such route: scoring URIs are /api/v1/endpoint/<endpoint>/score")
-        name, _, tail = path[len(PREFIX):].partition(b"/")
+        name, _, tail = path[len(PREFIX) :].partition(b"/")
         ex.endpoint = name.decode("latin-1")
         endpoint = self.state.endpoints.get(ex.endpoint)
         if endpoint is None:
@@ -79,8 +86,11 @@ class Router:
         pinned = _header(ex.headers, b"azureml-model-deployment")
         chosen = pinned.decode("latin-1") if pinned else endpoint.split.pick()
         if chosen is None:
-            return ex.fail(404, f"endpoint '{ex.endpoint}' has no deployment with traffic; set traffic or pin one "
-                                "with the azureml-model-deployment header")
+            return ex.fail(
+                404,
+                f"endpoint '{ex.endpoint}' has no deployment with traffic; set traffic or pin one "
+                "with the azureml-model-deployment header",
+            )
         deployment = endpoint.deployments.get(chosen)
         if deployment is None:
             return ex.fail(404, f"deployment '{chosen}' not found in endpoint '{ex.endpoint}'")
@@ -93,7 +103,7 @@ class Router:
         if replica is None:
             future = deployment.enqueue(self.loop)
             wait = deployment.config.settings.max_queue_wait_ms / 1000
-            timer = self.loop.call_later(wait, lambda: future.done() or future.set_exception(QueueTimeout()))
+            timer = self.loop.call_later(wait, _expire, future)
             try:
                 replica = await future
             except QueueTimeout:
@@ -124,8 +134,10 @@ class Router:
         self.metrics.observe(ex.endpoint, deployment, ex.status, seconds)
         if self.access.enabled:
             replica = ex.replica.url if ex.replica else "-"
-            self.access.info(f"{ex.request_id} {ex.endpoint}/{deployment} {replica} {ex.method} {ex.status} "
-                             f"{seconds * 1000:.3f}ms {ex.sent_bytes}")
+            self.access.info(
+                f"{ex.request_id} {ex.endpoint}/{deployment} {replica} {ex.method} {ex.status} "
+                f"{seconds * 1000:.3f}ms {ex.sent_bytes}"
+            )
 
     def log_failure(self, ex: Exchange, exc: BaseException) -> None:
         log.error("request %s failed in the router", ex.request_id, exc_info=exc)
@@ -135,8 +147,11 @@ class Router:
         for deployment in self.state.deployments():
             if replica in deployment.replicas:
                 self.metrics.ejections.inc((deployment.endpoint, deployment.name))
-        log.warning("replica %s failed %s times in a row: out of rotation until GET / answers 200",
-                    replica.url, replica.failures)
+        log.warning(
+            "replica %s failed %s times in a row: out of rotation until GET / answers 200",
+            replica.url,
+            replica.failures,
+        )
         if not replica.probing:
             replica.probing = True
             self.spawn(self._probe(replica))
@@ -152,6 +167,11 @@ class Router:
                         deployment.dispatch_waiters()
         finally:
             replica.probing = False
+
+
+def _expire(future: asyncio.Future[Replica]) -> None:
+    if not future.done():
+        future.set_exception(QueueTimeout())
 
 
 async def probe(replica: Replica, timeout: float = 2.0) -> bool:

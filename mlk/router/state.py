@@ -171,10 +171,10 @@ def build(config: RouterConfig, previous: RouterState | None = None) -> RouterSt
             if percent > 0 and target in deployments:
                 mirror = (target, Share(percent))
         state.endpoints[name] = Endpoint(econf, deployments, split, mirror)
-    if previous is not None:  # requests queued for a deployment that no longer exists fail now, not later
-        for endpoint in previous.endpoints.values():
-            for dname, deployment in endpoint.deployments.items():
-                if state.endpoints.get(endpoint.name) is None or dname not in state.endpoints[endpoint.name].deployments:
-                    for replica in deployment.replicas:
-                        replica.removed = True
+    if previous is not None:  # replicas of deployments that are gone: close their pooled connections
+        alive = {id(d) for d in state.deployments()}
+        for deployment in previous.deployments():
+            if id(deployment) not in alive:
+                for replica in deployment.replicas:
+                    replica.removed = True
     return state

@@ -152,7 +152,8 @@ def take(replica: Replica) -> Upstream | None:
 async def connect(replica: Replica, timeout: float) -> Upstream:
     loop = asyncio.get_running_loop()
     _, protocol = await asyncio.wait_for(
-        loop.create_connection(lambda: Upstream(replica), replica.host, replica.port), timeout)
+        loop.create_connection(lambda: Upstream(replica), replica.host, replica.port), timeout
+    )
     return protocol
 
 

@@ -1,6 +1,6 @@
 """One log line per /score and /swagger.json request, in azmlinfsrv's format:
 
-    2026-11-25 19:09:16,552 I [8627] azmlinfsrv - POST /score 200 0.524ms 156
+2026-11-25 19:09:16,552 I [8627] azmlinfsrv - POST /score 200 0.524ms 156
 """
 
 from __future__ import annotations

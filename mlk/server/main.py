@@ -7,6 +7,7 @@ import logging
 from mlk.http.logbuffer import configure_logging
 from mlk.server.settings import ServerSettings
 
+
 def banner(settings: ServerSettings) -> str:
     return "\n".join(
         [
