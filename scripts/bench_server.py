@@ -55,22 +55,37 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def measure(command: list[str], script: Path, model_dir: Path, workers: int, seconds: int, connections: int,
-            lua: Path) -> tuple[float, float, float]:
+def measure(
+    command: list[str], script: Path, model_dir: Path, workers: int, seconds: int, connections: int, lua: Path
+) -> tuple[float, float, float]:
     port = 5300 + os.getpid() % 500
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": ""}
     env.pop("PYTHONDONTWRITEBYTECODE")
-    args = [*command, "--entry_script", str(script), "--model_dir", str(model_dir), "--port", str(port),
-            "--worker_count", str(workers)]
+    args = [
+        *command,
+        "--entry_script",
+        str(script),
+        "--model_dir",
+        str(model_dir),
+        "--port",
+        str(port),
+        "--worker_count",
+        str(workers),
+    ]
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(args, cwd=script.parent, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            args, cwd=script.parent, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             _wait(port, process)
             url = f"http://127.0.0.1:{port}/score"
             subprocess.run(["wrk", "-t1", "-c4", "-d2s", "-s", str(lua), url], capture_output=True, check=True)
-            out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(lua), url],
-                                 capture_output=True, text=True, check=True).stdout
+            out = subprocess.run(
+                ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(lua), url],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
         finally:
             os.killpg(process.pid, 15)
             process.wait(timeout=30)
@@ -93,16 +108,19 @@ def main() -> None:
         folder = Path(tmp)
         (folder / "trivial.py").write_text(TRIVIAL)
         lua = _wrk_script(folder)
-        cases = [("trivial", folder / "trivial.py", folder),
-                 ("scikit-learn", REPO / "examples/onlinescoring/score.py", REPO / "examples/model-1")]
+        cases = [
+            ("trivial", folder / "trivial.py", folder),
+            ("scikit-learn", REPO / "examples/onlinescoring/score.py", REPO / "examples/model-1"),
+        ]
         print(f"wrk -t1 -c{options.connections} -d{options.seconds}s, POST examples/sample-request.json\n")
         print(f"{'case':<14} {'workers':>7} {'server':<11} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
         for name, script, model_dir in cases:
             for workers in (1, 2):
                 results = {}
                 for label, command in (("azmlinfsrv", AZ), ("mlk serve", MLK)):
-                    results[label] = measure(command, script, model_dir, workers, options.seconds,
-                                             options.connections, lua)
+                    results[label] = measure(
+                        command, script, model_dir, workers, options.seconds, options.connections, lua
+                    )
                     rps, p50, p99 = results[label]
                     print(f"{name:<14} {workers:>7} {label:<11} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f}")
                 ratio = results["mlk serve"][0] / results["azmlinfsrv"][0]

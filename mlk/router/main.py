@@ -29,8 +29,14 @@ async def _maintain(router: Router) -> None:
 
 
 async def serve(
-    source: ConfigSource, host: str, port: int, access_log: bool = True, ready: asyncio.Event | None = None
+    source: ConfigSource,
+    host: str,
+    port: int,
+    access_log: bool = True,
+    ready: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None,
 ) -> None:
+    """Serve until SIGTERM/SIGINT, or until `stop` is set when one is given (then no signal handlers)."""
     loop = asyncio.get_running_loop()
     router = Router(loop, source.load(), access_log)  # an invalid file stops the start with every problem
     limits = Limits()
@@ -38,10 +44,11 @@ async def serve(
     sock = bind(host, port)
     await server.start(sock)
     log.info("router listening at http://%s:%s", host, sock.getsockname()[1])
-    stop = asyncio.Event()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGINT, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, source.poke)
+    if stop is None:
+        stop = asyncio.Event()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, source.poke)
     tasks = [loop.create_task(source.watch(router.reload)), loop.create_task(_maintain(router))]
     if ready is not None:
         ready.set()

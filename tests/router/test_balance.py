@@ -1,0 +1,40 @@
+"""The router's pure choices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlk.router.balance import Share, SmoothWeighted, least_loaded
+
+
+def test_smooth_split_is_exact_and_interleaved() -> None:
+    split = SmoothWeighted({"blue": 90, "green": 10})
+    picks = [split.pick() for _ in range(100)]
+    assert picks.count("green") == 10 and picks.count("blue") == 90
+    gaps = [i for i, p in enumerate(picks) if p == "green"]
+    assert all(b - a == 10 for a, b in zip(gaps, gaps[1:], strict=False))  # spread, not bunched
+
+
+def test_zero_weights_never_chosen_and_no_weight_means_none() -> None:
+    split = SmoothWeighted({"blue": 0, "green": 100})
+    assert {split.pick() for _ in range(10)} == {"green"}
+    assert SmoothWeighted({"blue": 0}).pick() is None
+
+
+def test_share_is_an_exact_percentage() -> None:
+    share = Share(20)
+    assert sum(share.take() for _ in range(100)) == 20
+
+
+@dataclass
+class R:
+    in_flight: int = 0
+    healthy: bool = True
+
+
+def test_least_loaded_prefers_idle_and_rotates_ties() -> None:
+    replicas = [R(1), R(0), R(0)]
+    assert least_loaded(replicas, 0, 4) == 1
+    assert least_loaded(replicas, 2, 4) == 2  # tie: the scan starts where the last choice left off
+    assert least_loaded([R(1), R(1)], 0, 1) is None  # all at max concurrency
+    assert least_loaded([R(0, healthy=False), R(3)], 0, 4) == 1
