@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from mlk.router.balance import Share, SmoothWeighted, least_loaded
@@ -12,7 +13,7 @@ def test_smooth_split_is_exact_and_interleaved() -> None:
     picks = [split.pick() for _ in range(100)]
     assert picks.count("green") == 10 and picks.count("blue") == 90
     gaps = [i for i, p in enumerate(picks) if p == "green"]
-    assert all(b - a == 10 for a, b in zip(gaps, gaps[1:], strict=False))  # spread, not bunched
+    assert all(b - a == 10 for a, b in itertools.pairwise(gaps))  # spread, not bunched
 
 
 def test_zero_weights_never_chosen_and_no_weight_means_none() -> None:
