@@ -1,18 +1,22 @@
-"""One proxied request: route it, wait for a replica slot, send it, stream the answer back.
+"""One proxied request: sent to a replica, its answer streamed back — driven by callbacks, not a task.
+
+The common case costs no coroutine at all: a slot is free and a pooled connection is idle, so the request
+goes out inside the client's data callback and the answer comes back through the upstream's. Only the
+slow paths (waiting in the deployment's queue, opening a connection) run as tasks. The router's sweep
+enforces request_timeout_ms, so a request does not need a timer of its own.
 
 The client side (proxy.ClientProtocol) feeds the request body in; the upstream side (upstream.Upstream)
-feeds the response out. Bodies stream through: nothing is held whole, except a copy of small bodies kept
-so a request whose connection failed before any answer can be sent once more to another replica.
+feeds the answer out. Bodies stream through; only a copy of small bodies is kept, so a request whose
+connection failed before any answer can go once more to another replica.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-import uuid
 from typing import TYPE_CHECKING
 
 from mlk.router import upstream as pool
+from mlk.router.ids import request_id
 from mlk.router.state import Deployment, Replica
 from mlk.router.upstream import Upstream
 
@@ -70,10 +74,6 @@ _REASONS = {
 }
 
 
-class Retryable(Exception):
-    """The replica failed before answering: the request may go to another replica."""
-
-
 class Exchange:
     def __init__(
         self,
@@ -83,7 +83,10 @@ class Exchange:
         target: bytes,
         headers: list[tuple[bytes, bytes]],
         keep_alive: bool,
+        special: dict[bytes, bytes] | None = None,
     ) -> None:
+        self.special = special if special is not None else {}
+        """The headers the router itself reads (authorization, x-request-id, ...), lowercase names."""
         self.router = router
         self.client = client
         self.method = method
@@ -92,12 +95,16 @@ class Exchange:
         self.headers = headers
         self.keep_alive = keep_alive
         self.started = time.perf_counter()
+        self.deadline = 0.0
         self.request_id = ""
         self.endpoint = "-"
         self.deployment: Deployment | None = None
         self.replica: Replica | None = None
+        self.path = b""
+        self.attempt = 0
         self.status = 0
         self.sent_bytes = 0
+        self.mirror_to: Deployment | None = None
         # request body
         self.body: list[bytes] = []
         self.body_size = 0
@@ -105,10 +112,10 @@ class Exchange:
         self.keep_copy = True
         self.request_chunked = False
         self.upstream: Upstream | None = None
-        # response
+        # answer
         self.responded = False
         self.rechunk = False
-        self.answered: asyncio.Future[None] = router.loop.create_future()
+        self.settled = False
         self.complete = False
 
     # --- request body, fed by the client ----------------------------------------------------------------
@@ -127,96 +134,118 @@ class Exchange:
         if self.upstream is not None and self.request_chunked:
             self.upstream.write(b"0\r\n\r\n")
 
-    # --- the route --------------------------------------------------------------------------------------
-    async def run(self) -> None:
+    # --- sending ----------------------------------------------------------------------------------------
+    def start(self) -> None:
         try:
-            await self.router.handle(self)
+            self.router.handle(self)
         except Exception as exc:  # never leave a client without an answer
             self.router.log_failure(self, exc)
             self.fail(502, "the router failed to forward the request")
-        finally:
-            if not self.complete:
-                self.finish()
 
-    def upstream_head_bytes(self, replica: Replica, path: bytes) -> bytes:
-        lines = [b"%s %s HTTP/1.1\r\nHost: %s\r\n" % (self.method.encode(), path, replica.host_header)]
-        length = None
-        for name, value in self.headers:
-            lowered = name.lower()
-            if lowered == b"content-length":
-                length = value
-            elif lowered == b"transfer-encoding":
-                self.request_chunked = b"chunked" in value.lower()
-            if lowered not in DROP_REQUEST:
-                lines.append(b"%s: %s\r\n" % (name, value))
-        lines.append(b"x-request-id: %s\r\n" % self.request_id.encode())
-        if self.request_chunked:
-            lines.append(b"Transfer-Encoding: chunked\r\n")
-        elif length is not None:
-            lines.append(b"Content-Length: %s\r\n" % length)
-        lines.append(b"\r\n")
-        return b"".join(lines)
+    def go(self, deployment: Deployment, replica: Replica, path: bytes) -> None:
+        """Forward over `replica`, whose slot this exchange now holds."""
+        self.deployment, self.replica, self.path = deployment, replica, path
+        self.deadline = self.started + deployment.config.settings.request_timeout_ms / 1000
+        self.router.in_flight.add(self)
+        self._dispatch()
 
-    async def forward(self, deployment: Deployment, path: bytes) -> None:
-        """Send to the replica whose slot `self.replica` holds; on a failure before any answer, once more to
-        another replica (the slot moves with it, so the caller always releases `self.replica`)."""
-        deadline = self.started + deployment.config.settings.request_timeout_ms / 1000
-        for attempt in (1, 2):
-            replica = self.replica
-            assert replica is not None
-            try:
-                await self._send_once(replica, path, deadline)
-                replica.succeeded()
-                return
-            except Retryable as failure:
-                self.upstream = None
-                if replica.failed():
-                    self.router.eject(replica)
-                resendable = self.keep_copy or self.body_size == 0
-                other = deployment.try_acquire(avoid=replica) if attempt == 1 and resendable else None
-                if other is None:
-                    self.fail(502, f"the deployment's replica failed: {failure}")
-                    return
-                deployment.release(replica)
-                self.replica = other
-                self.router.metrics.retries.inc((self.endpoint, deployment.name))
-
-    async def _send_once(self, replica: Replica, path: bytes, deadline: float) -> None:
-        upstream = pool.take(replica)
+    def _dispatch(self) -> None:
+        self.attempt += 1
+        assert self.replica is not None
+        upstream = pool.take(self.replica)
         if upstream is None:
-            try:
-                upstream = await pool.connect(replica, min(CONNECT_TIMEOUT, max(0.05, deadline - time.perf_counter())))
-            except (OSError, TimeoutError) as exc:
-                raise Retryable(f"cannot connect to {replica.url}: {exc}") from None
-        head = self.upstream_head_bytes(replica, path)
+            self.router.spawn(self._connect(self.replica))
+        else:
+            self._send(upstream)
+
+    async def _connect(self, replica: Replica) -> None:
+        try:
+            upstream = await pool.connect(replica, min(CONNECT_TIMEOUT, max(0.05, self.deadline - time.perf_counter())))
+        except (OSError, TimeoutError) as exc:
+            if not self.settled:
+                self._retry_or_fail(f"cannot connect to {replica.url}: {exc}")
+            return
+        if self.settled or replica is not self.replica:
+            upstream.close()
+            return
+        self._send(upstream)
+
+    def _send(self, upstream: Upstream) -> None:
+        if self.client.gone:
+            pool.give_back(upstream)
+            self._settle()
+            return
+        assert self.replica is not None
+        head = self._head(self.replica)
         if self.request_chunked:
             body = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in self.body)
             body += b"0\r\n\r\n" if self.body_done else b""
         else:
-            body = b"".join(self.body)
+            body = b"".join(self.body) if len(self.body) != 1 else self.body[0]
         if not self.keep_copy:
             self.body = []
-        self.answered = self.router.loop.create_future()
         self.upstream = upstream
         upstream.send(self, head + body)
-        timer = self.router.loop.call_later(max(0.0, deadline - time.perf_counter()), self._timed_out)
-        try:
-            await self.answered
-        except TimeoutError:
+
+    def _head(self, replica: Replica) -> bytes:
+        lines = [b"%s %s HTTP/1.1\r\nHost: %s\r\n" % (self.method.encode(), self.path, replica.host_header)]
+        length = None
+        for name, value in self.headers:
+            lowered = name.lower()
+            if lowered in DROP_REQUEST:
+                if lowered == b"content-length":
+                    length = value
+                elif lowered == b"transfer-encoding":
+                    self.request_chunked = b"chunked" in value.lower()
+                continue
+            lines.append(b"%s: %s\r\n" % (name, value))
+        lines.append(b"x-request-id: %s\r\n" % self.request_id.encode())
+        if self.request_chunked:
+            lines.append(b"Transfer-Encoding: chunked\r\n\r\n")
+        elif length is not None:
+            lines.append(b"Content-Length: %s\r\n\r\n" % length)
+        else:
+            lines.append(b"\r\n")
+        return b"".join(lines)
+
+    def _retry_or_fail(self, why: str) -> None:
+        """The replica failed before answering: once more on another replica, else 502."""
+        self.upstream = None
+        replica, deployment = self.replica, self.deployment
+        assert replica is not None and deployment is not None
+        if replica.failed():
+            self.router.eject(replica)
+        resendable = self.keep_copy or self.body_size == 0
+        other = deployment.try_acquire(avoid=replica) if self.attempt == 1 and resendable else None
+        if other is None:
+            self.fail(502, f"the deployment's replica failed: {why}")
+            return
+        deployment.release(replica)
+        self.replica = other
+        self.router.metrics.retries.inc((self.endpoint, deployment.name))
+        self._dispatch()
+
+    def timed_out(self) -> None:
+        """Called by the router's sweep once the deadline passed."""
+        if self.upstream is not None:
+            upstream, self.upstream = self.upstream, None
             upstream.close()
-            if self.responded:
-                self.client.abort()
-            else:
-                ms = self.deployment.config.settings.request_timeout_ms if self.deployment else 0
-                self.fail(504, f"the deployment did not answer within request_timeout_ms ({ms} ms)")
-        finally:
-            timer.cancel()
+        if self.responded:
+            self.client.abort()
+            self._settle()
+        else:
+            ms = self.deployment.config.settings.request_timeout_ms if self.deployment else 0
+            self.fail(504, f"the deployment did not answer within request_timeout_ms ({ms} ms)")
 
-    def _timed_out(self) -> None:
-        if not self.answered.done():
-            self.answered.set_exception(TimeoutError())
+    def cancel(self) -> None:
+        """The client went away: stop forwarding."""
+        if self.upstream is not None:
+            upstream, self.upstream = self.upstream, None
+            upstream.close()
+        if self.replica is not None and not self.settled:
+            self._settle()
 
-    # --- response, fed by the upstream ------------------------------------------------------------------
+    # --- the answer, fed by the upstream ----------------------------------------------------------------
     def upstream_head(self, status: int, headers: list[tuple[bytes, bytes]], chunked: bool) -> None:
         self.responded = True
         self.status = 502 if status == 500 else status  # Kubernetes azureml-fe: a crashed run() is 502
@@ -224,10 +253,11 @@ class Exchange:
         length = None
         for name, value in headers:
             lowered = name.lower()
-            if lowered == b"content-length":
-                length = value
-            if lowered not in DROP_RESPONSE:
-                lines.append(b"%s: %s\r\n" % (name, value))
+            if lowered in DROP_RESPONSE:
+                if lowered == b"content-length":
+                    length = value
+                continue
+            lines.append(b"%s: %s\r\n" % (name, value))
         lines.append(b"x-request-id: %s\r\n" % self.request_id.encode())
         if self.deployment is not None:
             lines.append(b"azureml-model-deployment: %s\r\n" % self.deployment.name.encode())
@@ -246,57 +276,68 @@ class Exchange:
         self.client.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if self.rechunk else chunk)
 
     def upstream_done(self, upstream: Upstream, reusable: bool) -> None:
+        self.upstream = None
         if self.rechunk:
             self.client.write(b"0\r\n\r\n")
         if reusable and self.body_done:
             pool.give_back(upstream)
         else:
             upstream.close()
-        if not self.answered.done():
-            self.answered.set_result(None)
+        if self.replica is not None:
+            self.replica.succeeded()
+        self._settle()
 
     def upstream_failed(self, exc: BaseException, responded: bool) -> None:
-        if self.answered.done():
+        if self.settled:
             return
-        if self.client.gone:  # the client left and we closed the replica connection: nothing to retry
-            self.answered.set_result(None)
-            return
-        if responded or self.responded:
+        if self.client.gone:
+            self._settle()
+        elif responded or self.responded:
             self.client.abort()
-            self.answered.set_result(None)
+            self._settle()
         else:
-            self.answered.set_exception(Retryable(str(exc) or type(exc).__name__))
+            self._retry_or_fail(str(exc) or type(exc).__name__)
 
     def upstream_writable(self, writable: bool) -> None:
         self.client.set_reading(writable)
+
+    def flush(self) -> None:
+        self.client.flush()
 
     # --- answers the router makes itself ----------------------------------------------------------------
     def fail(self, status: int, message: str) -> None:
         if self.responded:
             self.client.abort()
-            return
-        self.respond(status, b'{"message": "%s"}' % message.replace('"', "'").encode(), b"application/json")
+        else:
+            self.respond(status, b'{"message": "%s"}' % message.replace('"', "'").encode(), b"application/json")
+        self._settle()
 
-    def respond(self, status: int, body: bytes, content_type: bytes, extra: bytes = b"") -> None:
+    def respond(self, status: int, body: bytes, content_type: bytes) -> None:
         self.responded = True
         self.status = status
         self.sent_bytes = len(body)
         if not self.request_id:
-            self.request_id = str(uuid.uuid4())
-        head = b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nx-request-id: %s\r\n%s%s\r\n" % (
+            self.request_id = request_id()
+        head = b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nx-request-id: %s\r\n%s\r\n" % (
             status,
             _REASONS.get(status, b"Unknown"),
             content_type,
             len(body),
             self.request_id.encode(),
-            extra,
             b"" if self.keep_alive else b"Connection: close\r\n",
         )
         self.client.write(head if self.head_only else head + body)
+        self.client.flush()
+        if self.replica is None:
+            self._settle()
 
-    def finish(self) -> None:
-        self.complete = True
-        if not self.responded:
-            self.fail(502, "no answer")
-        self.router.record(self)
+    def _settle(self) -> None:
+        """The exchange is over: give the slot back, count it, let the connection go on."""
+        if self.settled:
+            return
+        self.settled = True
+        self.router.in_flight.discard(self)
+        if self.replica is not None and self.deployment is not None:
+            self.deployment.release(self.replica)
+        self.router.finished(self)
         self.client.exchange_done(self)

@@ -49,7 +49,11 @@ async def serve(
         loop.add_signal_handler(signal.SIGTERM, stop.set)
         loop.add_signal_handler(signal.SIGINT, stop.set)
         loop.add_signal_handler(signal.SIGHUP, source.poke)
-    tasks = [loop.create_task(source.watch(router.reload)), loop.create_task(_maintain(router))]
+    tasks = [
+        loop.create_task(source.watch(router.reload)),
+        loop.create_task(_maintain(router)),
+        loop.create_task(router.sweep_timeouts()),
+    ]
     if ready is not None:
         ready.set()
     await stop.wait()

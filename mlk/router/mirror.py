@@ -50,6 +50,9 @@ class _Discard:
     def upstream_writable(self, writable: bool) -> None:
         pass
 
+    def flush(self) -> None:
+        pass
+
 
 async def send_copy(router: Router, original: Exchange, deployment: Deployment, path: bytes) -> None:
     labels = (deployment.endpoint, deployment.name)

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from mlk.router.service import Router
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_SPECIAL = {b"authorization", b"x-request-id", b"azureml-model-deployment", b"expect"}
+_SPECIAL_LENGTHS = {len(name) for name in _SPECIAL}
 _MAX_WAITING = 8
 
 
@@ -41,6 +43,9 @@ class ClientProtocol(asyncio.Protocol):
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.header_bytes = 0
+        self.out: list[bytes] = []
+        self.special: dict[bytes, bytes] = {}
+        self.to_start: Exchange | None = None
 
     @property
     def busy(self) -> bool:
@@ -54,17 +59,25 @@ class ClientProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.gone = True
         self.connections.connections.discard(self)
-        for exchange in (self.current, *self.waiting):
-            if exchange is not None and exchange.upstream is not None:
-                exchange.upstream.close()  # nobody will read the answer
         self.waiting.clear()
+        if self.current is not None:
+            self.current.cancel()  # nobody will read the answer
 
     def write(self, data: bytes) -> None:
-        if self.transport is not None and not self.gone:
-            self.transport.write(data)
+        """Queue bytes for the client; `flush` sends them in one write (one system call per batch)."""
+        if not self.gone:
+            self.out.append(data)
+
+    def flush(self) -> None:
+        if self.out:
+            data = self.out[0] if len(self.out) == 1 else b"".join(self.out)
+            self.out = []
+            if self.transport is not None and not self.gone:
+                self.transport.write(data)
 
     def abort(self) -> None:
-        """The answer cannot be completed (it was under way): drop the connection."""
+        """The answer cannot be completed (it was under way), or it was the last: flush and close."""
+        self.flush()
         self.gone = True
         if self.transport is not None:
             self.transport.close()
@@ -119,10 +132,16 @@ class ClientProtocol(asyncio.Protocol):
                 self._reject(431, b"the request headers are too large")
             else:
                 self._reject(400, b"malformed HTTP request")
+        # Started only now, so the body that came with the headers leaves in the same write as they do.
+        exchange, self.to_start = self.to_start, None
+        if exchange is not None and not self.gone:
+            self._start(exchange)
+        self.flush()
 
     def on_message_begin(self) -> None:
         self.url = b""
         self.headers = []
+        self.special = {}
         self.header_bytes = 0
 
     def on_url(self, url: bytes) -> None:
@@ -136,15 +155,25 @@ class ClientProtocol(asyncio.Protocol):
         if self.header_bytes > self.limits.max_header_bytes:
             raise _TooLarge()
         self.headers.append((name, value))
+        if len(name) in _SPECIAL_LENGTHS:
+            lowered = name.lower()
+            if lowered in _SPECIAL:
+                self.special[lowered] = value
 
     def on_headers_complete(self) -> None:
         keep_alive = self.parser.should_keep_alive() and not self.connections.draining
         exchange = Exchange(
-            self.router, self, self.parser.get_method().decode("ascii"), self.url, self.headers, keep_alive
+            self.router,
+            self,
+            self.parser.get_method().decode("ascii"),
+            self.url,
+            self.headers,
+            keep_alive,
+            self.special,
         )
         self.receiving = exchange
         if self.current is None:
-            self._start(exchange)
+            self.current = self.to_start = exchange
         else:
             self.waiting.append(exchange)
             if len(self.waiting) >= _MAX_WAITING:
@@ -163,10 +192,10 @@ class ClientProtocol(asyncio.Protocol):
     # --- exchanges --------------------------------------------------------------------------------------
     def _start(self, exchange: Exchange) -> None:
         self.current = exchange
-        for name, value in exchange.headers:
-            if name.lower() == b"expect" and value.lower() == b"100-continue":
-                self.write(_CONTINUE)
-        self.router.loop.create_task(exchange.run())
+        expect = exchange.special.get(b"expect")
+        if expect is not None and expect.lower() == b"100-continue":
+            self.write(_CONTINUE)
+        exchange.start()
 
     def exchange_done(self, exchange: Exchange) -> None:
         if exchange is not self.current:
@@ -179,11 +208,13 @@ class ClientProtocol(asyncio.Protocol):
             if len(self.waiting) < _MAX_WAITING // 2:
                 self.set_reading(True)
             self._start(self.waiting.popleft())
+            self.flush()
         elif not self.reading:
             self.deadline = time.monotonic() + self.limits.keep_alive_timeout
 
     def _reject(self, status: int, message: bytes) -> None:
         self.reading = False
+        self.out = []
         if self.transport is not None and not self.gone:
             body = b'{"message": "%s"}' % message
             self.transport.write(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import Coroutine
 from typing import Any
 
@@ -20,19 +19,13 @@ from mlk.http.metrics import CONTENT_TYPE
 from mlk.router import auth, mirror
 from mlk.router.config import RouterConfig
 from mlk.router.exchange import Exchange
+from mlk.router.ids import request_id
 from mlk.router.metrics import RouterMetrics
-from mlk.router.state import QueueTimeout, Replica, RouterState, build
+from mlk.router.state import Deployment, QueueTimeout, Replica, RouterState, build
 
 log = logging.getLogger("mlk.router")
 PREFIX = b"/api/v1/endpoint/"
 PROBE_SECONDS = 1.0
-
-
-def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
-    for key, value in headers:
-        if key.lower() == name:
-            return value
-    return None
 
 
 class Router:
@@ -42,6 +35,7 @@ class Router:
         self.metrics = RouterMetrics(lambda: self.state)
         self.access = LineBuffer("mlk.router", access_log)
         self.background: set[asyncio.Task[None]] = set()
+        self.in_flight: set[Exchange] = set()
         self.reload(config)
 
     def reload(self, config: RouterConfig) -> None:
@@ -64,10 +58,11 @@ class Router:
         task.add_done_callback(self.background.discard)
 
     # --- per request ------------------------------------------------------------------------------------
-    async def handle(self, ex: Exchange) -> None:
+    def handle(self, ex: Exchange) -> None:
+        """Route `ex`: answer it, or start forwarding it (queueing first when every replica is busy)."""
         path, _, query = ex.target.partition(b"?")
-        given_id = _header(ex.headers, b"x-request-id")
-        ex.request_id = given_id.decode("latin-1") if given_id else str(uuid.uuid4())
+        given_id = ex.special.get(b"x-request-id")
+        ex.request_id = given_id.decode("latin-1") if given_id else request_id()
         if not path.startswith(PREFIX):
             if path == b"/healthz":
                 return ex.respond(200, b"ok", b"text/plain")
@@ -79,11 +74,11 @@ class Router:
         endpoint = self.state.endpoints.get(ex.endpoint)
         if endpoint is None:
             return ex.fail(404, f"endpoint '{ex.endpoint}' not found")
-        if not auth.authorized(endpoint.config, _header(ex.headers, b"authorization")):
+        if not auth.authorized(endpoint.config, ex.special.get(b"authorization")):
             return ex.fail(401, "unauthorized: send Authorization: Bearer <key or token>")
-        if tail not in (b"score", b"swagger.json"):
+        if tail not in {b"score", b"swagger.json"}:
             return ex.fail(404, f"no such route under endpoint '{ex.endpoint}': use .../score or .../swagger.json")
-        pinned = _header(ex.headers, b"azureml-model-deployment")
+        pinned = ex.special.get(b"azureml-model-deployment")
         chosen = pinned.decode("latin-1") if pinned else endpoint.split.pick()
         if chosen is None:
             return ex.fail(
@@ -95,40 +90,39 @@ class Router:
         if deployment is None:
             return ex.fail(404, f"deployment '{chosen}' not found in endpoint '{ex.endpoint}'")
         ex.deployment = deployment
+        if deployment.in_flight + len(deployment.waiters) >= deployment.cap:
+            if not any(r.healthy for r in deployment.replicas):
+                return ex.fail(503, f"deployment '{chosen}' has no replica in rotation")
+            return ex.fail(429, f"deployment '{chosen}' is at capacity; retry later")
+        target = endpoint.mirror
+        if target is not None and not pinned and target[0] != chosen and target[1].take():
+            ex.mirror_to = endpoint.deployments.get(target[0])
+        upstream_path = b"/" + tail + (b"?" + query if query else b"")
+        replica = deployment.try_acquire()
+        if replica is not None:
+            return ex.go(deployment, replica, upstream_path)
         if not any(r.healthy for r in deployment.replicas):
             return ex.fail(503, f"deployment '{chosen}' has no replica in rotation")
-        if deployment.in_flight + len(deployment.waiters) >= deployment.cap:
-            return ex.fail(429, f"deployment '{chosen}' is at capacity; retry later")
-        replica = deployment.try_acquire()
-        if replica is None:
-            future = deployment.enqueue(self.loop)
-            wait = deployment.config.settings.max_queue_wait_ms / 1000
-            timer = self.loop.call_later(wait, _expire, future)
-            try:
-                replica = await future
-            except QueueTimeout:
-                return ex.fail(429, f"no replica of '{chosen}' freed up within max_queue_wait_ms")
-            except asyncio.CancelledError:  # the client left; a slot handed over meanwhile goes back
-                if future.done() and not future.cancelled() and future.exception() is None:
-                    deployment.release(future.result())
-                raise
-            finally:
-                timer.cancel()
-        ex.replica = replica
-        target = endpoint.mirror
-        copy_to = None
-        if target is not None and not pinned and target[0] != chosen and target[1].take():
-            copy_to = endpoint.deployments.get(target[0])
-            ex.keep_copy = True
-        try:
-            await ex.forward(deployment, b"/" + tail + (b"?" + query if query else b""))
-        finally:
-            deployment.release(ex.replica)
-        if copy_to is not None:
-            self.spawn(mirror.send_copy(self, ex, copy_to, b"/" + tail + (b"?" + query if query else b"")))
+        self.spawn(self._queued(ex, deployment, upstream_path))
         return None
 
-    def record(self, ex: Exchange) -> None:
+    async def _queued(self, ex: Exchange, deployment: Deployment, path: bytes) -> None:
+        future = deployment.enqueue(self.loop)
+        timer = self.loop.call_later(deployment.config.settings.max_queue_wait_ms / 1000, _expire, future)
+        try:
+            replica = await future
+        except QueueTimeout:
+            ex.fail(429, f"no replica of '{deployment.name}' freed up within max_queue_wait_ms")
+            return
+        finally:
+            timer.cancel()
+        if ex.client.gone:
+            deployment.release(replica)
+            return
+        ex.go(deployment, replica, path)
+
+    def finished(self, ex: Exchange) -> None:
+        """Count and log a settled exchange; send its mirror copy now that the client has its answer."""
         seconds = time.perf_counter() - ex.started
         deployment = ex.deployment.name if ex.deployment else "-"
         self.metrics.observe(ex.endpoint, deployment, ex.status, seconds)
@@ -138,6 +132,17 @@ class Router:
                 f"{ex.request_id} {ex.endpoint}/{deployment} {replica} {ex.method} {ex.status} "
                 f"{seconds * 1000:.3f}ms {ex.sent_bytes}"
             )
+        if ex.mirror_to is not None and ex.status and not ex.client.gone:
+            self.spawn(mirror.send_copy(self, ex, ex.mirror_to, ex.path))
+
+    async def sweep_timeouts(self) -> None:
+        """request_timeout_ms for every exchange in flight, checked every 20 ms."""
+        while True:
+            await asyncio.sleep(0.02)
+            if self.in_flight:
+                now = time.perf_counter()
+                for ex in [e for e in self.in_flight if e.deadline <= now]:
+                    ex.timed_out()
 
     def log_failure(self, ex: Exchange, exc: BaseException) -> None:
         log.error("request %s failed in the router", ex.request_id, exc_info=exc)

@@ -61,14 +61,12 @@ class Deployment:
         self.replicas = [replicas.get(url) or Replica(url) for url in config.replicas]
         self.next = 0
         self.waiters: deque[Waiter] = deque()
+        self.in_flight = 0
+        """Requests holding a slot on one of this deployment's replicas."""
 
     @property
     def concurrency(self) -> int:
         return self.config.settings.max_concurrent_requests_per_instance
-
-    @property
-    def in_flight(self) -> int:
-        return sum(r.in_flight for r in self.replicas)
 
     @property
     def cap(self) -> int:
@@ -91,6 +89,7 @@ class Deployment:
         self.next = (self.next + 1) % max(1, len(self.replicas))
         replica = replicas[index]
         replica.in_flight += 1
+        self.in_flight += 1
         return replica
 
     def enqueue(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Replica]:
@@ -102,7 +101,9 @@ class Deployment:
     def release(self, replica: Replica) -> None:
         """A request on `replica` finished: hand the slot to the oldest waiter, if any."""
         replica.in_flight -= 1
-        self.dispatch_waiters()
+        self.in_flight -= 1
+        if self.waiters:
+            self.dispatch_waiters()
 
     def dispatch_waiters(self) -> None:
         while self.waiters:

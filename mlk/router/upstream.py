@@ -27,6 +27,7 @@ class Sink(Protocol):
     def upstream_done(self, upstream: Upstream, reusable: bool) -> None: ...
     def upstream_failed(self, exc: BaseException, responded: bool) -> None: ...
     def upstream_writable(self, writable: bool) -> None: ...
+    def flush(self) -> None: ...
 
 
 class Upstream(asyncio.Protocol):
@@ -93,14 +94,16 @@ class Upstream(asyncio.Protocol):
             self.close()
             return
         self.responded = True
+        sink = self.sink
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            sink, self.sink = self.sink, None
+            self.sink = None
             self.close()
-            if sink is not None:
-                sink.upstream_failed(exc, True)
+            sink.upstream_failed(exc, True)
             return
+        finally:
+            sink.flush()  # head and body chunks of this read reach the client in one write
         if self._reset_parser:
             self._reset_parser = False
             self.parser = httptools.HttpResponseParser(self)
