@@ -92,6 +92,8 @@ def wrk(url: str, connections: int, seconds: int, lua: Path) -> tuple[float, flo
     subprocess.run(["wrk", "-t1", "-c4", "-d1s", "-s", str(lua), url], capture_output=True, check=True)
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(lua), url],
                          capture_output=True, text=True, check=True).stdout
+    if "Requests/sec" not in out or not re.search(r"99%\s+[\d.]+(us|ms|s)", out):
+        raise SystemExit(f"wrk {url} at {connections} connections gave no figures:\n{out}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     failed = (int(errors[1]) if errors else 0) + (sum(map(int, sockets.groups())) if sockets else 0)
