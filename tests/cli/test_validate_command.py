@@ -13,7 +13,15 @@ INVALID = REPO / "tests/specs/invalid"
 
 
 def test_examples_are_valid_and_summarised() -> None:
-    files = ["endpoint.yml", "blue.yml", "green.yml", "compute.yml", "instance-type.yml", "extension-config.yml"]
+    files = [
+        "endpoint.yml",
+        "blue.yml",
+        "green.yml",
+        "compute.yml",
+        "instance-type.yml",
+        "extension-config.yml",
+        "router.yml",
+    ]
     result = run_mlk("validate", *[f"-f{EXAMPLES / f}" for f in files])
     assert result.exit_code == 0, result.stderr
     assert result.stdout.count(": valid ") == len(files)
