@@ -25,7 +25,7 @@ def test_deployment_gets_azure_defaults() -> None:
 
 def test_paths_become_absolute_except_those_relative_to_another_field() -> None:
     data = load_spec(EXAMPLES / "blue.yml").data
-    assert data["model"]["path"] == str((EXAMPLES / "model-1").resolve())
+    assert data["model"]["path"] == str((EXAMPLES / "model-1/model").resolve())
     assert data["code_configuration"] == {
         "code": str((EXAMPLES / "onlinescoring").resolve()),
         "scoring_script": "score.py",
