@@ -31,7 +31,8 @@ def run_mlk(*args: str | os.PathLike[str], cwd: Path | None = None) -> Result:
     if cwd is not None:
         os.chdir(cwd)
     try:
-        result = CliRunner().invoke(build(), [str(a) for a in args], prog_name="mlk")
+        argv = [str(a) for a in args]
+        result = CliRunner().invoke(build(argv), argv, prog_name="mlk")
     finally:
         os.chdir(old)
     return Result(result.exit_code, result.stdout, result.stderr)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 
 def main() -> None:
+    import sys
+
     from mlk.cli.app import build
 
-    build()(prog_name="mlk")
+    build(sys.argv[1:])(prog_name="mlk")

@@ -1,10 +1,14 @@
 """The command tree. Each noun lives in its own module and registers itself here once it works.
 
-Command modules import only what `--help` needs; their heavy imports sit inside the command bodies.
+Command modules import only what `--help` needs; their heavy imports sit inside the command bodies. Typer
+inspects every registered command when it starts, so only the noun being run is registered in full; the
+others appear with their help line only (as az's command index does), which keeps `mlk --help` fast.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
@@ -22,13 +26,54 @@ or this machine. Exit codes: 0 ok, 1 error, 2 invalid input, 3 not found, 4 conf
 """
 
 
+# noun → (module, the module's Typer attribute, one-line help)
+NOUNS = {
+    "online-endpoint": (
+        "mlk.cli.online_endpoint",
+        "app",
+        "Online endpoints: create, update traffic, invoke, get credentials, delete.",
+    ),
+    "online-deployment": (
+        "mlk.cli.online_deployment",
+        "app",
+        "Online deployments: create (and route traffic), update, logs, delete.",
+    ),
+    "model": ("mlk.cli.assets_cmd", "models", "Models: files or folders, content-hashed and versioned."),
+    "environment": (
+        "mlk.cli.assets_cmd",
+        "environments",
+        "Environments: an image plus a conda file, or a Docker build context.",
+    ),
+    "workspace": (
+        "mlk.cli.workspace_cmd",
+        "app",
+        "Workspaces: storage (a local folder or Azure Blob Storage), assets, endpoints.",
+    ),
+}
+_VALUED = {"-o", "--output", "--query", "-w", "--workspace"}
+
+
+def requested_noun(argv: Sequence[str]) -> str | None:
+    """The first word of the command line that is not an option (nor a global option's value)."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _VALUED:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"mlk {__version__}")
         raise typer.Exit()
 
 
-def build() -> typer.Typer:
+def build(argv: Sequence[str] | None = None) -> typer.Typer:
+    """The app; with `argv`, only the noun it names is registered in full (None: all of them)."""
     console.settings = Settings()  # one process may run several commands (tests)
     app = typer.Typer(
         name="mlk",
@@ -51,4 +96,12 @@ def build() -> typer.Typer:
     validate.register(app)
     serve.register(app)
     router.register(app)
+    wanted = None if argv is None else requested_noun(argv)
+    for noun, (module, attribute, help_text) in NOUNS.items():
+        if argv is None or noun == wanted:
+            sub = getattr(importlib.import_module(module), attribute)
+            sub.info.help = help_text
+        else:
+            sub = typer.Typer(help=help_text)
+        app.add_typer(sub, name=noun)
     return app

@@ -31,6 +31,7 @@ class Settings:
     verbose: bool = False
     debug: bool = False
     only_show_errors: bool = False
+    workspace: str | None = None
 
 
 class Console:

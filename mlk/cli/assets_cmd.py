@@ -1,0 +1,167 @@
+"""`mlk model` and `mlk environment`: versioned assets, as az ml has them.
+
+Not supported yet: `archive`/`restore`, `--datastore`, registries (azureml://registries/...).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mlk.cli.console import console
+from mlk.cli.options import SetValues, command
+
+models = typer.Typer(help="Models: files or folders, content-hashed and versioned.", no_args_is_help=True)
+environments = typer.Typer(
+    help="Environments: an image plus a conda file, or a Docker build context.", no_args_is_help=True
+)
+File = Annotated[Path | None, typer.Option("--file", "-f", metavar="FILE", help="YAML file (az ml format).")]
+AssetName = Annotated[str | None, typer.Option("--name", "-n", help="Asset name.")]
+Version = Annotated[str | None, typer.Option("--version", "-v", help="Version (default: the next one, or latest).")]
+
+
+def _ws() -> Any:
+    from mlk.workspace.home import open_workspace
+
+    return open_workspace(console.settings.workspace)
+
+
+def _row(kind: str, row: dict[str, Any]) -> dict[str, Any]:
+    out = {"name": row["name"], "version": row["version"], "id": f"azureml:{row['name']}:{row['version']}"}
+    if kind == "models":
+        out |= {"path": row.get("path"), "type": row.get("type"), "size": row.get("size"), "digest": row["digest"]}
+    else:
+        definition = row.get("definition", {})
+        out |= {
+            "image": definition.get("image"),
+            "conda_file": bool(definition.get("conda_file")),
+            "build": definition.get("build"),
+            "identity": row["digest"],
+        }
+    return out
+
+
+@command(models, "create", help="Register a model (re-registering unchanged content uploads nothing).")
+def create_model(
+    file: File = None,
+    name: AssetName = None,
+    version: Version = None,
+    path: Annotated[Path | None, typer.Option("--path", "-p", help="File or folder.")] = None,
+    type_: Annotated[str | None, typer.Option("--type", "-t", help="custom_model, mlflow_model, ...")] = None,
+    set_values: SetValues = None,
+) -> None:
+    from mlk.cli.specs_input import load
+    from mlk.workspace import assets
+
+    spec = load(
+        file,
+        "model",
+        set_values=set_values,
+        overrides={"name": name, "version": version, "path": str(path.resolve()) if path else None, "type": type_},
+    )
+    registered = assets.register_tree(
+        _ws(),
+        "models",
+        spec["name"],
+        str(spec["version"]) if spec.get("version") else None,
+        Path(spec["path"]),
+        {"type": spec.get("type", "custom_model"), "description": spec.get("description")},
+    )
+    console.info(
+        f"{registered.reference}: {'unchanged; ' if registered.reused else ''}{registered.bytes_sent:,} bytes uploaded"
+    )
+    console.result(
+        _row(
+            "models",
+            {
+                "name": registered.name,
+                "version": registered.version,
+                "digest": registered.digest,
+                **(registered.record or {}),
+            },
+        )
+    )
+
+
+@command(models, "list", help="List models (all versions of one with -n).")
+def list_models(name: AssetName = None) -> None:
+    from mlk.workspace import assets
+
+    console.result(
+        [_row("models", r) for r in assets.listing(_ws(), "models", name)], columns=["name", "version", "type", "size"]
+    )
+
+
+@command(models, "show", help="Show a model version (the latest by default).")
+def show_model(name: Annotated[str, typer.Option("--name", "-n")], version: Version = None) -> None:
+    from mlk.workspace import assets
+
+    found = assets.resolve(_ws(), "models", f"{name}:{version}" if version else f"{name}@latest")
+    console.result(
+        _row("models", {"name": found.name, "version": found.version, "digest": found.digest, **(found.record or {})})
+    )
+
+
+@command(environments, "create", help="Register an environment (its identity ignores name and version).")
+def create_environment(
+    file: File = None,
+    name: AssetName = None,
+    version: Version = None,
+    image: Annotated[str | None, typer.Option("--image", "-i")] = None,
+    conda_file: Annotated[Path | None, typer.Option("--conda-file")] = None,
+    set_values: SetValues = None,
+) -> None:
+    from mlk.cli.specs_input import load
+    from mlk.envs.identity import identity_of_spec
+    from mlk.workspace import assets
+
+    spec = load(
+        file,
+        "environment",
+        set_values=set_values,
+        overrides={
+            "name": name,
+            "version": version,
+            "image": image,
+            "conda_file": str(conda_file.resolve()) if conda_file else None,
+        },
+    )
+    registered = assets.register_environment(
+        _ws(), spec["name"], str(spec["version"]) if spec.get("version") else None, identity_of_spec(spec), spec
+    )
+    console.result(
+        _row(
+            "environments",
+            {
+                "name": registered.name,
+                "version": registered.version,
+                "digest": registered.digest,
+                **(registered.record or {}),
+            },
+        )
+    )
+
+
+@command(environments, "list", help="List environments.")
+def list_environments(name: AssetName = None) -> None:
+    from mlk.workspace import assets
+
+    console.result(
+        [_row("environments", r) for r in assets.listing(_ws(), "environments", name)],
+        columns=["name", "version", "image", "identity"],
+    )
+
+
+@command(environments, "show", help="Show an environment version (the latest by default).")
+def show_environment(name: Annotated[str, typer.Option("--name", "-n")], version: Version = None) -> None:
+    from mlk.workspace import assets
+
+    found = assets.resolve(_ws(), "environments", f"{name}:{version}" if version else f"{name}@latest")
+    console.result(
+        _row(
+            "environments",
+            {"name": found.name, "version": found.version, "digest": found.digest, **(found.record or {})},
+        )
+    )

@@ -1,0 +1,150 @@
+"""`mlk online-deployment`: az ml's deployment commands, on the embedded default (Kubernetes: the next issue).
+
+Not supported yet: --local with Docker (the images issue), --package-model.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mlk.cli.console import console
+from mlk.cli.options import EndpointName, Local, Name, NoWait, SetValues, Yes, command
+
+app = typer.Typer(help="Online deployments: create (and route traffic), update, logs, delete.", no_args_is_help=True)
+File = Annotated[Path | None, typer.Option("--file", "-f", metavar="FILE", help="Deployment YAML (az ml format).")]
+Required = Annotated[str, typer.Option("--name", "-n", help="Deployment name.")]
+Endpoint = Annotated[str, typer.Option("--endpoint-name", "-e", help="Endpoint name.")]
+SkipScript = Annotated[bool, typer.Option("--skip-script-validation", help="Do not compile the scoring script.")]
+
+
+def _ws() -> Any:
+    from mlk.workspace.home import open_workspace
+
+    return open_workspace(console.settings.workspace)
+
+
+def _say(text: str) -> None:
+    console.warning(text.removeprefix("WARNING: ")) if text.startswith("WARNING: ") else console.info(text)
+
+
+@command(app, "create", help="Create a deployment: upload model and code, build the environment, start it.")
+def create(
+    file: File = None,
+    name: Name = None,
+    endpoint_name: EndpointName = None,
+    all_traffic: Annotated[bool, typer.Option("--all-traffic", help="Send all traffic to it once ready.")] = False,
+    local: Local = False,
+    no_wait: NoWait = False,
+    set_values: SetValues = None,
+    skip_script_validation: SkipScript = False,
+) -> None:
+    from mlk.cli.specs_input import load
+    from mlk.local import deployments
+
+    spec = load(
+        file,
+        "online-deployment",
+        set_values=set_values,
+        overrides={"name": name, "endpoint_name": endpoint_name},
+        skip_script_validation=skip_script_validation,
+    )
+    console.result(deployments.create(_ws(), spec, all_traffic=all_traffic, wait=not no_wait, say=_say))
+
+
+@command(app, "update", help="Update a deployment (-f FILE, or --set on the current one, e.g. instance_count=2).")
+def update(
+    file: File = None,
+    name: Name = None,
+    endpoint_name: EndpointName = None,
+    no_wait: NoWait = False,
+    set_values: SetValues = None,
+    skip_script_validation: SkipScript = False,
+) -> None:
+    from mlk.cli.specs_input import load
+    from mlk.errors import UsageError
+    from mlk.local import deployments
+    from mlk.specs.overrides import apply
+    from mlk.workspace import state
+
+    ws = _ws()
+    if file is not None:
+        spec = load(
+            file,
+            "online-deployment",
+            set_values=set_values,
+            overrides={"name": name, "endpoint_name": endpoint_name},
+            skip_script_validation=skip_script_validation,
+        )
+    else:
+        if not (name and endpoint_name):
+            raise UsageError("give -f FILE, or -n NAME -e ENDPOINT with --set")
+        spec = dict(state.deployment(state.load(ws), endpoint_name, name)["spec"])
+        apply(spec, set_values or [])
+        spec = _revalidate(spec)
+    console.result(deployments.create(ws, spec, all_traffic=False, wait=not no_wait, say=_say, update=True))
+
+
+def _revalidate(spec: dict[str, Any]) -> dict[str, Any]:
+    """A stored spec changed by --set goes through validation again (paths are absolute already)."""
+    import yaml
+
+    from mlk.cli.specs_input import _plain
+    from mlk.specs import load_document
+    from mlk.specs.kinds import kind_named
+    from mlk.specs.yamlpos import parse_text
+
+    doc = parse_text(yaml.safe_dump(spec), "<stored deployment>")
+    return dict(_plain(load_document(doc, Path.cwd(), kind=kind_named("online-deployment")).data))
+
+
+@command(app, "show", help="Show a deployment (provisioning_state, replicas, the failure when there is one).")
+def show(name: Required, endpoint_name: Endpoint) -> None:
+    from mlk.local import deployments
+
+    console.result(deployments.show(_ws(), endpoint_name, name))
+
+
+@command(app, "list", help="List an endpoint's deployments.")
+def list_(endpoint_name: Endpoint) -> None:
+    from mlk.local import deployments
+    from mlk.workspace import state
+
+    ws = _ws()
+    names = [
+        n for n, d in state.endpoint(state.load(ws), endpoint_name)["deployments"].items() if not d.get("deleting")
+    ]
+    console.result(
+        [deployments.show(ws, endpoint_name, n) for n in sorted(names)],
+        columns=["name", "endpoint_name", "provisioning_state", "instance_count"],
+    )
+
+
+@command(app, "delete", help="Delete a deployment (it must have no traffic left).")
+def delete(name: Required, endpoint_name: Endpoint, yes: Yes = False, no_wait: NoWait = False) -> None:
+    from mlk.local import deployments
+
+    if not yes and sys.stdin.isatty() and not typer.confirm(f"Delete deployment '{name}' of '{endpoint_name}'?"):
+        raise typer.Exit(1)
+    deployments.delete(_ws(), endpoint_name, name)
+    console.info(f"deleted online deployment '{name}'")
+
+
+@command(app, "get-logs", help="What the deployment's containers printed (score.py's output, init() tracebacks).")
+def get_logs(
+    name: Required,
+    endpoint_name: Endpoint,
+    lines: Annotated[int, typer.Option("--lines", "-l", help="How many lines, from the end.")] = 5000,
+    container: Annotated[
+        str, typer.Option("--container", "-c", help="inference-server or storage-initializer.")
+    ] = "inference-server",
+) -> None:
+    from mlk.errors import UsageError
+    from mlk.local import deployments
+
+    if container not in ("inference-server", "storage-initializer"):
+        raise UsageError(f"--container {container}: use inference-server or storage-initializer")
+    console.print(deployments.logs(_ws(), endpoint_name, name, lines, container))

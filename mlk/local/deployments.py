@@ -1,0 +1,277 @@
+"""Online deployments on the embedded default: register and fetch the assets, build the environment, ask
+the agent for replicas, wait until they answer (or show why they do not), route traffic.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from mlk.errors import ConflictError, ExternalError, UsageError
+from mlk.local import control, runtime
+from mlk.local.endpoints import update as update_endpoint
+from mlk.workspace import assets
+from mlk.workspace import state as desired
+from mlk.workspace.home import Workspace
+
+Say = Callable[[str], None]
+CREATE_TIMEOUT = 20 * 60  # Azure's in-cluster limit
+
+
+def _model(ws: Workspace, spec: Mapping[str, Any], say: Say, progress: Any) -> assets.Registered | None:
+    model = spec.get("model")
+    if model is None:
+        return None
+    if isinstance(model, str) and model.startswith("azureml:"):
+        return assets.resolve(ws, "models", model)
+    path = Path(model["path"] if isinstance(model, dict) else model)
+    name = model.get("name") if isinstance(model, dict) and model.get("name") else assets.ANONYMOUS
+    version = str(model["version"]) if isinstance(model, dict) and model.get("version") is not None else None
+    registered = assets.register_tree(
+        ws,
+        "models",
+        name,
+        version,
+        path,
+        {"type": (model or {}).get("type", "custom_model") if isinstance(model, dict) else "custom_model"},
+        progress,
+    )
+    say(
+        f"model {registered.reference}: {'unchanged, ' if registered.reused else ''}{registered.bytes_sent:,} bytes uploaded"
+    )
+    return registered
+
+
+def _code(ws: Workspace, spec: Mapping[str, Any], say: Say, progress: Any) -> assets.Registered | None:
+    code = (spec.get("code_configuration") or {}).get("code")
+    if code is None:
+        return None
+    if code.startswith("azureml:"):
+        return assets.resolve(ws, "code", code)
+    registered = assets.register_tree(ws, "code", assets.ANONYMOUS, None, Path(code), None, progress)
+    say(f"code {registered.digest[:12]}: {registered.bytes_sent:,} bytes uploaded")
+    return registered
+
+
+def _environment(ws: Workspace, spec: Mapping[str, Any], say: Say) -> tuple[dict[str, Any], str]:
+    """(environment record, python) — built or found in the cache."""
+    from mlk.envs.identity import identity_of_spec
+    from mlk.envs.venv import ensure_env
+
+    env = spec.get("environment")
+    if env is None:
+        say("WARNING: no environment: score.py runs in mlk's own Python")
+        return {"name": None}, sys.executable
+    if isinstance(env, str):
+        registered = assets.resolve(ws, "environments", env)
+        definition = dict((registered.record or {})["definition"])
+    else:
+        definition = dict(env)
+        identity = identity_of_spec(definition)
+        registered = assets.register_environment(
+            ws,
+            definition.get("name") or assets.ANONYMOUS,
+            str(definition["version"]) if definition.get("version") else None,
+            identity,
+            definition,
+        )
+    if not definition.get("conda_file"):
+        say(
+            f"WARNING: environment {registered.reference} has no conda file: on this machine score.py runs in "
+            "mlk's own Python; its image is used on Kubernetes"
+        )
+        return {"name": registered.name, "version": registered.version, "identity": registered.digest}, sys.executable
+    built = ensure_env(definition, ws.envs, on_output=None)
+    version = built.python_version or built.plan.python
+    if version and tuple(int(p) for p in version.split(".")[:2]) < (3, 11):
+        raise UsageError(
+            f"the environment's Python is {version}; mlk's server needs Python 3.11 or newer on this machine",
+            hint="set python=3.11 (or newer) in the conda file, or MLK_LOCAL_PYTHON=3.11",
+        )
+    say(
+        f"environment {registered.reference}: {'reused' if built.reused else f'built in {built.seconds:.1f} s'}"
+        + (f" (skipped: {', '.join(n for n, _ in built.plan.skipped)})" if built.plan.skipped else "")
+    )
+    return {"name": registered.name, "version": registered.version, "identity": registered.digest}, str(built.python)
+
+
+def _materialize(ws: Workspace, registered: assets.Registered) -> Path:
+    from mlk.storage.cas import materialize
+
+    return Path(materialize(ws.store(), assets.manifest_of(ws, registered), runtime.assets_dir(ws), ws.cache / "blobs"))
+
+
+def prepare(ws: Workspace, spec: Mapping[str, Any], say: Say, progress: Any = None) -> dict[str, Any]:
+    """Everything a replica needs, registered and on disk: the deployment record's `run` and asset refs."""
+    model = _model(ws, spec, say, progress)
+    code = _code(ws, spec, say, progress)
+    environment, python = _environment(ws, spec, say)
+    if code is None:
+        raise UsageError(
+            "the embedded default runs score.py files: this deployment has no code_configuration",
+            hint="custom containers and no-code MLflow deployments need Kubernetes",
+        )
+    model_root = _materialize(ws, model) if model is not None else runtime.assets_dir(ws) / "no-model"
+    model_root.mkdir(parents=True, exist_ok=True)
+    code_root = _materialize(ws, code)
+    code_dir = (
+        code_root / Path(spec["code_configuration"]["code"]).name
+        if not str(spec["code_configuration"]["code"]).startswith("azureml:")
+        else next(code_root.iterdir())
+    )
+    return {
+        "model": model.reference if model else None,
+        "code": code.digest if code else None,
+        "environment": environment,
+        "run": {
+            "python": python,
+            "code_dir": str(code_dir),
+            "model_dir": str(model_root),
+            "scoring_script": spec["code_configuration"]["scoring_script"],
+        },
+    }
+
+
+def _wait_ready(
+    ws: Workspace, endpoint: str, name: str, generation: int, instances: int, say: Say, timeout: float
+) -> None:
+    key = runtime.key(endpoint, name)
+    seen: dict[int, str] = {}
+
+    def report(status: dict[str, Any]) -> None:
+        for replica in status["deployments"].get(key, {}).get("replicas", []):
+            if replica["generation"] == generation and seen.get(replica["index"]) != replica["state"]:
+                seen[replica["index"]] = replica["state"]
+                say(
+                    f"  replica {replica['index']}: {replica['state']}"
+                    + (f" (exit code {replica['exit_code']})" if replica["state"] in ("failed", "crashed") else "")
+                )
+
+    def done(status: dict[str, Any]) -> bool:
+        entry = status["deployments"].get(key, {})
+        failure = entry.get("failure")
+        if failure and failure.get("generation") == generation:
+            raise ExternalError(
+                f"deployment '{name}' failed: {failure['reason']}",
+                hint="the last lines it printed:\n" + (failure.get("log_tail") or "(nothing)"),
+            )
+        ready = [r for r in entry.get("replicas", []) if r["generation"] == generation and r["state"] == "ready"]
+        return len(ready) >= instances
+
+    control.wait_until(ws, done, timeout, f"deployment {name} to become ready", on_status=report)
+
+
+def create(
+    ws: Workspace,
+    spec: Mapping[str, Any],
+    *,
+    all_traffic: bool,
+    wait: bool,
+    say: Say,
+    progress: Any = None,
+    update: bool = False,
+) -> dict[str, Any]:
+    endpoint, name = spec["endpoint_name"], spec["name"]
+    kind = "online-deployment update" if update else "online-deployment create"
+    with desired.operation(ws, endpoint, kind):
+        with desired.mutate(ws) as state:
+            record = desired.endpoint(state, endpoint)
+            existing = record["deployments"].get(name)
+            if existing is not None and not existing.get("deleting") and not update:
+                raise ConflictError(
+                    f"online deployment '{name}' already exists in endpoint '{endpoint}'",
+                    hint="change it with mlk online-deployment update -f FILE",
+                )
+            if update and existing is None:
+                desired.deployment(state, endpoint, name)  # raises NotFound
+        prepared = prepare(ws, spec, say, progress)
+        with desired.mutate(ws) as state:
+            record = desired.endpoint(state, endpoint)
+            previous = record["deployments"].get(name) or {}
+            generation = int(previous.get("generation", 0)) + 1
+            record["deployments"][name] = {
+                **prepared,
+                "spec": dict(spec),
+                "generation": generation,
+                "created": previous.get("created", time.time()),
+                "updated": time.time(),
+            }
+        control.poke(ws)
+        if wait:
+            _wait_ready(ws, endpoint, name, generation, int(spec.get("instance_count", 1)), say, CREATE_TIMEOUT)
+    if all_traffic:
+        update_endpoint(ws, endpoint, traffic={name: 100})
+    return show(ws, endpoint, name)
+
+
+def delete(ws: Workspace, endpoint: str, name: str, timeout: float = 60) -> None:
+    with desired.operation(ws, endpoint, "online-deployment delete"):
+        with desired.mutate(ws) as state:
+            record = desired.endpoint(state, endpoint)
+            dep = desired.deployment(state, endpoint, name)
+            if record.get("traffic", {}).get(name) or record.get("mirror_traffic", {}).get(name):
+                raise ConflictError(
+                    f"deployment '{name}' still gets traffic",
+                    hint=f'shift it first: mlk online-endpoint update -n {endpoint} --traffic "..."',
+                )
+            dep["deleting"] = True
+        control.poke(ws)
+        key = runtime.key(endpoint, name)
+        control.wait_until(
+            ws, lambda s: not s["deployments"].get(key, {}).get("replicas"), timeout, f"deployment {name} to stop"
+        )
+        with desired.mutate(ws) as state:
+            desired.endpoint(state, endpoint)["deployments"].pop(name, None)
+
+
+def show(ws: Workspace, endpoint: str, name: str) -> dict[str, Any]:
+    state = desired.load(ws)
+    dep = desired.deployment(state, endpoint, name)
+    status = runtime.read_status(ws)["deployments"].get(runtime.key(endpoint, name), {})
+    spec = dep["spec"]
+    replicas = [r for r in status.get("replicas", []) if r["generation"] == dep.get("generation")]
+    failure = status.get("failure")
+    if dep.get("deleting"):
+        provisioning = "Deleting"
+    elif failure and failure.get("generation") == dep.get("generation"):
+        provisioning = "Failed"
+    elif sum(r["state"] == "ready" for r in replicas) >= int(spec.get("instance_count", 1)):
+        provisioning = "Succeeded"
+    else:
+        provisioning = "Updating" if int(dep.get("generation", 1)) > 1 else "Creating"
+    out = {
+        "name": name,
+        "endpoint_name": endpoint,
+        "type": "kubernetes",
+        "provisioning_state": provisioning,
+        "model": dep.get("model"),
+        "environment": dep.get("environment"),
+        "code_configuration": spec.get("code_configuration"),
+        "instance_type": spec.get("instance_type"),
+        "instance_count": spec.get("instance_count"),
+        "request_settings": spec.get("request_settings"),
+        "liveness_probe": spec.get("liveness_probe"),
+        "readiness_probe": spec.get("readiness_probe"),
+        "scale_settings": spec.get("scale_settings"),
+        "environment_variables": spec.get("environment_variables"),
+        "replicas": [{k: r[k] for k in ("index", "state", "port", "restarts", "exit_code")} for r in replicas],
+    }
+    if failure and provisioning == "Failed":
+        out["error"] = {"reason": failure["reason"], "log_tail": failure.get("log_tail", "")}
+    return out
+
+
+def logs(ws: Workspace, endpoint: str, name: str, lines: int, container: str) -> str:
+    desired.deployment(desired.load(ws), endpoint, name)
+    folder = runtime.log_dir(ws, endpoint, name)
+    if container == "storage-initializer":
+        files = [folder / "storage-initializer.log"]
+    else:
+        files = sorted(folder.glob("inference-server-*.log"))
+    from mlk.local.supervisor import tail
+
+    parts = [tail(f, lines) for f in files if f.exists()]
+    return "\n".join(parts) if parts else f"(no {container} log yet)"

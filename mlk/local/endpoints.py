@@ -1,0 +1,210 @@
+"""Online endpoints on the embedded default: create, update (traffic, mirror, description, tags), show,
+list, delete, invoke — what the CLI's online-endpoint commands call."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from mlk.errors import ConflictError, ExternalError, UsageError
+from mlk.local import control, runtime
+from mlk.workspace import keys
+from mlk.workspace import state as desired
+from mlk.workspace.home import Workspace
+
+UPDATABLE = ("description", "tags", "traffic", "mirror_traffic")
+
+
+def parse_traffic(text: str, option: str = "--traffic") -> dict[str, int]:
+    """`blue=90 green=10` (az's form; commas work too) → {"blue": 90, "green": 10}."""
+    shares: dict[str, int] = {}
+    for part in text.replace(",", " ").split():
+        name, sep, value = part.partition("=")
+        if not sep or not value.strip().isdigit():
+            raise UsageError(f"{option} '{text}': expected NAME=PERCENT pairs", hint=f'{option} "blue=90 green=10"')
+        shares[name.strip()] = int(value)
+    return shares
+
+
+def check_traffic(record: Mapping[str, Any], traffic: Mapping[str, int], mirror: Mapping[str, int]) -> None:
+    live = {d for d, r in record.get("deployments", {}).items() if not r.get("deleting")}
+    for field, shares in (("traffic", traffic), ("mirror_traffic", mirror)):
+        unknown = sorted(set(shares) - live)
+        if unknown:
+            raise UsageError(
+                f"{field} names deployments that do not exist: {', '.join(unknown)}",
+                hint=f"deployments of this endpoint: {', '.join(sorted(live)) or 'none yet'}",
+            )
+    total = sum(traffic.values())
+    if traffic and total not in (0, 100):
+        raise UsageError(f"traffic sums to {total}; it must be 0 or 100")
+    if len(mirror) > 1 or any(v > 50 for v in mirror.values()):
+        raise UsageError("mirror traffic goes to one deployment, at most 50 percent")
+    for name, share in mirror.items():
+        if share and traffic.get(name, 0):
+            raise UsageError(f"'{name}' gets live traffic; a deployment receives live or mirrored traffic, not both")
+
+
+def scoring_uri(ws: Workspace, name: str) -> str:
+    return f"http://127.0.0.1:{ws.router_port}/api/v1/endpoint/{name}/score"
+
+
+def provisioning_state(record: Mapping[str, Any]) -> str:
+    if record.get("deleting"):
+        return "Deleting"
+    if desired.stale_operation(dict(record)):
+        return "Failed"
+    return "Succeeded"
+
+
+def view(ws: Workspace, name: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    spec = record["spec"]
+    out = {
+        "name": name,
+        "auth_mode": spec.get("auth_mode", "key"),
+        "compute": record.get("compute", "local"),
+        "description": spec.get("description"),
+        "tags": spec.get("tags", {}),
+        "traffic": dict(record.get("traffic", {})),
+        "mirror_traffic": dict(record.get("mirror_traffic", {})),
+        "provisioning_state": provisioning_state(record),
+        "scoring_uri": scoring_uri(ws, name),
+        "openapi_uri": scoring_uri(ws, name).removesuffix("score") + "swagger.json",
+        "kind": "local",
+    }
+    stale = desired.stale_operation(dict(record))
+    if stale:
+        out["error"] = (
+            f"the command '{stale['kind']}' (pid {stale['pid']}) stopped before it finished; "
+            "run it again, or delete what it left"
+        )
+    return out
+
+
+def create(ws: Workspace, spec: Mapping[str, Any], compute: str) -> dict[str, Any]:
+    name = spec["name"]
+    with desired.mutate(ws) as state:
+        if name in state["endpoints"] and not state["endpoints"][name].get("deleting"):
+            raise ConflictError(
+                f"online endpoint '{name}' already exists",
+                hint=f"change it with mlk online-endpoint update -n {name} (or -f with the file)",
+            )
+        if any(spec.get("traffic", {}).values()) or spec.get("mirror_traffic"):
+            raise UsageError(
+                "a new endpoint has no deployments, so its traffic can only be empty or 0",
+                hint="create the deployment with --all-traffic, or set traffic afterwards",
+            )
+        record = {
+            "spec": dict(spec),
+            "compute": compute,
+            "traffic": {},
+            "mirror_traffic": {},
+            "deployments": {},
+            "created": time.time(),
+            "operation": None,
+        }
+        state["endpoints"][name] = record
+    keys.ensure_keys(ws, name)
+    control.poke(ws)
+    return view(ws, name, record)
+
+
+def update(
+    ws: Workspace,
+    name: str,
+    *,
+    spec: Mapping[str, Any] | None = None,
+    traffic: Mapping[str, int] | None = None,
+    mirror: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
+    moment = time.time()
+    with desired.mutate(ws) as state:
+        record = desired.endpoint(state, name)
+        if spec is not None:
+            changed = [k for k in spec if k not in UPDATABLE and k != "name" and spec.get(k) != record["spec"].get(k)]
+            if changed:
+                raise UsageError(
+                    f"only description, tags, traffic and mirror_traffic can change: not {', '.join(changed)}",
+                    hint="delete and create the endpoint to change the others",
+                )
+            record["spec"].update({k: spec[k] for k in ("description", "tags") if k in spec})
+            traffic = traffic if traffic is not None else spec.get("traffic") or None
+            mirror = mirror if mirror is not None else spec.get("mirror_traffic")
+        new_traffic = dict(traffic) if traffic is not None else dict(record.get("traffic", {}))
+        if traffic is not None:  # az: names not given keep nothing; the given shares are the whole split
+            new_traffic = {**{d: 0 for d in record.get("traffic", {})}, **traffic}
+        new_mirror = dict(mirror) if mirror is not None else dict(record.get("mirror_traffic", {}))
+        check_traffic(record, new_traffic, new_mirror)
+        record["traffic"], record["mirror_traffic"] = new_traffic, new_mirror
+        shown = view(ws, name, record)
+    control.poke(ws)
+    control.reconciled_since(ws, moment)
+    return shown
+
+
+def delete(ws: Workspace, name: str, timeout: float = 60) -> None:
+    with desired.operation(ws, name, "online-endpoint delete"), desired.mutate(ws) as state:
+        record = desired.endpoint(state, name)
+        record["deleting"] = True
+        for dep in record.get("deployments", {}).values():
+            dep["deleting"] = True
+        prefix = f"{name}/"
+    control.poke(ws)
+    control.wait_until(
+        ws,
+        lambda s: not any(k.startswith(prefix) and v.get("replicas") for k, v in s["deployments"].items()),
+        timeout,
+        f"endpoint {name} to stop",
+    )
+    with desired.mutate(ws) as state:
+        state["endpoints"].pop(name, None)
+    keys.delete_keys(ws, name)
+    control.poke(ws)
+
+
+def invoke(ws: Workspace, name: str, body: bytes, deployment: str | None, timeout: float = 60) -> Any:
+    with desired.mutate(ws) as state:
+        record = desired.endpoint(state, name)
+    creds = keys.credentials(ws, name, record["spec"].get("auth_mode", "key"))
+    token = creds.get("primaryKey") or creds["accessToken"]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    if deployment:
+        headers["azureml-model-deployment"] = deployment
+    control.ensure_agent(ws)
+    conn = http.client.HTTPConnection("127.0.0.1", ws.router_port, timeout=timeout)
+    try:
+        conn.request("POST", f"/api/v1/endpoint/{name}/score", body=body, headers=headers)
+        reply = conn.getresponse()
+        text = reply.read()
+    except OSError as exc:
+        raise ExternalError(f"cannot reach the endpoint's router on port {ws.router_port}: {exc}") from None
+    finally:
+        conn.close()
+    try:
+        payload: Any = json.loads(text)
+    except ValueError:
+        payload = text.decode(errors="replace")
+    if reply.status >= 400:
+        message = payload.get("message") if isinstance(payload, dict) else payload
+        raise ExternalError(
+            f"the endpoint answered {reply.status}: {message}", hint=_invoke_hint(reply.status, name, deployment)
+        )
+    return payload
+
+
+def _invoke_hint(status: int, name: str, deployment: str | None) -> str:
+    return {
+        404: f'no deployment takes traffic: mlk online-endpoint update -n {name} --traffic "blue=100", or -d NAME',
+        502: f"run() failed or crashed: mlk online-deployment get-logs -e {name} -n {deployment or '<deployment>'}",
+        503: "no replica is ready yet: mlk online-deployment show shows their state",
+        504: "run() took longer than request_timeout_ms",
+        429: "the deployment is at capacity (max_concurrent_requests_per_instance × replicas)",
+    }.get(status, "see mlk online-deployment get-logs")
+
+
+def status_of(ws: Workspace, endpoint: str, deployment: str) -> dict[str, Any]:
+    entry: dict[str, Any] = runtime.read_status(ws)["deployments"].get(runtime.key(endpoint, deployment), {})
+    return entry

@@ -1,0 +1,66 @@
+"""From the desired state to what runs: replica plans for the supervisor, and the router's configuration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlk.local import runtime
+from mlk.local.supervisor import Plan, Supervisor
+from mlk.router.config import DeploymentConfig, EndpointConfig, RequestSettings, RouterConfig
+from mlk.workspace import keys
+from mlk.workspace.home import Workspace
+
+
+def replica_plans(ws: Workspace, state: dict[str, Any]) -> dict[str, Plan]:
+    plans = {}
+    for ep_name, endpoint in state["endpoints"].items():
+        if endpoint.get("deleting"):
+            continue
+        for dep_name, dep in endpoint.get("deployments", {}).items():
+            run = dep.get("run")
+            if dep.get("deleting") or not run:
+                continue
+            key = runtime.key(ep_name, dep_name)
+            env = {k: str(v) for k, v in (dep["spec"].get("environment_variables") or {}).items()}
+            plans[key] = Plan(
+                key,
+                int(dep["generation"]),
+                int(dep["spec"].get("instance_count", 1)),
+                run["python"],
+                run["code_dir"],
+                run["scoring_script"],
+                run["model_dir"],
+                env,
+                str(runtime.log_dir(ws, ep_name, dep_name)),
+            )
+    return plans
+
+
+def router_config(ws: Workspace, state: dict[str, Any], supervisor: Supervisor) -> RouterConfig:
+    endpoints = {}
+    for ep_name, endpoint in state["endpoints"].items():
+        if endpoint.get("deleting"):
+            continue
+        deployments = {}
+        for dep_name, dep in endpoint.get("deployments", {}).items():
+            if dep.get("deleting"):
+                continue
+            rs = dep["spec"].get("request_settings", {})
+            settings = RequestSettings(
+                rs.get("request_timeout_ms", 5000),
+                rs.get("max_concurrent_requests_per_instance", 1),
+                rs.get("max_queue_wait_ms", 500),
+            )
+            urls = supervisor.ready_urls(runtime.key(ep_name, dep_name), int(dep.get("generation", 0)))
+            deployments[dep_name] = DeploymentConfig(dep_name, tuple(urls), settings)
+        creds = keys.ensure_keys(ws, ep_name)
+        endpoints[ep_name] = EndpointConfig(
+            ep_name,
+            endpoint["spec"].get("auth_mode", "key"),
+            (creds["primaryKey"], creds["secondaryKey"]),
+            creds["tokenSecret"],
+            {d: w for d, w in endpoint.get("traffic", {}).items() if d in deployments},
+            {d: w for d, w in endpoint.get("mirror_traffic", {}).items() if d in deployments},
+            deployments,
+        )
+    return RouterConfig(endpoints)

@@ -1,0 +1,232 @@
+"""Replicas of local deployments as `python -m mlk.server` processes: started, watched, restarted.
+
+A replica is ready when GET / answers 200 (init() has run). A replica that exits is restarted with
+backoff (1 s doubling to 30 s), as Kubernetes restarts a container; one that exits with 3 (its score.py
+cannot start) marks its deployment Failed with the last lines of its log, so `create` can show the real
+traceback instead of a timeout. An update starts the new replicas first and stops the old ones only once
+the new ones are ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlk.http.serve import bind
+from mlk.router.state import Replica as RouterReplica
+from mlk.router.service import probe
+
+log = logging.getLogger("mlk.agent")
+BACKOFF_MAX = 30.0
+LOG_TAIL = 40
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one deployment's replicas run (from the desired state)."""
+
+    key: str
+    generation: int
+    instances: int
+    python: str
+    code_dir: str
+    scoring_script: str
+    model_dir: str
+    env: dict[str, str]
+    log_dir: str
+
+
+@dataclass
+class Proc:
+    plan: Plan
+    index: int
+    port: int = 0
+    process: asyncio.subprocess.Process | None = None
+    state: str = "starting"
+    restarts: int = 0
+    exit_code: int | None = None
+    since: float = field(default_factory=time.time)
+    stopping: bool = False
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return Path(self.plan.log_dir) / f"inference-server-{self.index}.log"
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "port": self.port,
+            "pid": self.process.pid if self.process else None,
+            "state": self.state,
+            "restarts": self.restarts,
+            "exit_code": self.exit_code,
+            "since": self.since,
+            "generation": self.plan.generation,
+            "log": str(self.log_path),
+        }
+
+
+def _free_port() -> int:
+    sock = bind("127.0.0.1", 0)
+    port = int(sock.getsockname()[1])
+    sock.close()
+    return port
+
+
+def tail(path: Path, lines: int = LOG_TAIL) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 64 * 1024))
+            return b"\n".join(handle.read().splitlines()[-lines:]).decode(errors="replace")
+    except OSError:
+        return ""
+
+
+class Supervisor:
+    def __init__(self, mlk_lib: Path, on_change: Any) -> None:
+        self.mlk_lib = mlk_lib
+        self.on_change = on_change
+        self.procs: dict[str, list[Proc]] = {}
+        self.failures: dict[str, dict[str, Any]] = {}
+
+    # --- reconcile --------------------------------------------------------------------------------------
+    def apply(self, plans: dict[str, Plan]) -> list[Proc]:
+        """Start what is missing; return the replicas to stop (no longer wanted, or replaced and ready)."""
+        retire: list[Proc] = []
+        for key, plan in plans.items():
+            procs = self.procs.setdefault(key, [])
+            current = [p for p in procs if p.plan.generation == plan.generation and not p.stopping]
+            if current and current[0].plan != plan:  # same generation, different plan: cannot happen by design
+                current = []
+            for index in range(len(current), plan.instances):
+                proc = Proc(plan, index)
+                procs.append(proc)
+                proc.task = asyncio.get_running_loop().create_task(self._run(proc))
+            for extra in current[plan.instances :]:
+                retire.append(extra)
+            if sum(p.state == "ready" for p in current[: plan.instances]) == plan.instances:
+                retire += [p for p in procs if p.plan.generation != plan.generation and not p.stopping]
+        for key, procs in self.procs.items():
+            if key not in plans:
+                retire += [p for p in procs if not p.stopping]
+        return retire
+
+    async def stop(self, procs: list[Proc], grace: float = 10.0) -> None:
+        for proc in procs:
+            proc.stopping = True
+            if proc.process is not None and proc.process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.process.send_signal(signal.SIGTERM)
+        for proc in procs:
+            if proc.task is not None:
+                try:
+                    await asyncio.wait_for(asyncio.shield(proc.task), grace)
+                except TimeoutError:
+                    if proc.process is not None:
+                        with contextlib.suppress(ProcessLookupError):
+                            proc.process.kill()
+            self.procs[proc.plan.key] = [p for p in self.procs.get(proc.plan.key, []) if p is not proc]
+            if not self.procs[proc.plan.key]:
+                del self.procs[proc.plan.key]
+        self.on_change()
+
+    def ready_urls(self, key: str, generation: int) -> list[str]:
+        procs = [p for p in self.procs.get(key, []) if p.state == "ready" and not p.stopping]
+        newest = [p for p in procs if p.plan.generation == generation]
+        return [p.url for p in (newest or procs)]
+
+    def report(self) -> dict[str, Any]:
+        return {
+            key: {"replicas": [p.report() for p in procs], "failure": self.failures.get(key)}
+            for key, procs in self.procs.items()
+        } | {
+            key: {"replicas": [], "failure": failure} for key, failure in self.failures.items() if key not in self.procs
+        }
+
+    # --- one replica ------------------------------------------------------------------------------------
+    async def _run(self, proc: Proc) -> None:
+        delay = 1.0
+        while not proc.stopping:
+            proc.port = _free_port()
+            proc.state, proc.since = "starting", time.time()
+            self.on_change()
+            code = await self._start_and_wait(proc)
+            proc.exit_code = code
+            if proc.stopping:
+                break
+            proc.restarts += 1
+            proc.state, proc.since = ("failed" if code == 3 else "crashed"), time.time()
+            if code == 3 or proc.restarts >= 3:
+                self.failures[proc.plan.key] = {
+                    "generation": proc.plan.generation,
+                    "reason": "score.py could not start (init() failed or init/run missing)"
+                    if code == 3
+                    else f"the inference server exited with code {code}",
+                    "log_tail": tail(proc.log_path),
+                }
+            log.warning("replica %s#%s exited with %s; restarting in %.0f s", proc.plan.key, proc.index, code, delay)
+            self.on_change()
+            await asyncio.sleep(delay)
+            delay = min(BACKOFF_MAX, delay * 2)
+        proc.state = "stopped"
+        self.on_change()
+
+    async def _start_and_wait(self, proc: Proc) -> int:
+        plan = proc.plan
+        proc.log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            **plan.env,
+            "AML_APP_ROOT": plan.code_dir,
+            "AZUREML_ENTRY_SCRIPT": plan.scoring_script,
+            "AZUREML_MODEL_DIR": plan.model_dir,
+            "PYTHONPATH": str(self.mlk_lib),
+            "PYTHONUNBUFFERED": "1",
+        }
+        with open(proc.log_path, "ab") as log_file:
+            proc.process = await asyncio.create_subprocess_exec(
+                plan.python,
+                "-m",
+                "mlk.server",
+                "--entry_script",
+                os.path.join(plan.code_dir, plan.scoring_script),
+                "--model_dir",
+                plan.model_dir,
+                "--port",
+                str(proc.port),
+                "--host",
+                "127.0.0.1",
+                cwd=plan.code_dir,
+                env=env,
+                stdout=log_file,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+            )
+        watcher = asyncio.get_running_loop().create_task(self._watch_ready(proc))
+        code = await proc.process.wait()
+        watcher.cancel()
+        return code
+
+    async def _watch_ready(self, proc: Proc) -> None:
+        target = RouterReplica(proc.url)
+        while proc.process is not None and proc.process.returncode is None:
+            if await probe(target, timeout=1.0):
+                proc.state, proc.since = "ready", time.time()
+                self.failures.pop(proc.plan.key, None)
+                self.on_change()
+                return
+            await asyncio.sleep(0.05)

@@ -1,0 +1,171 @@
+"""Versioned assets, as az ml has them: models, code snapshots and environments.
+
+Models and code are content-addressed: registering a file or folder hashes it (a hash cache skips files
+that did not change), uploads only the blobs the store lacks, and reuses the existing version when the
+content is unchanged — so a second `create` of the same model sends 0 bytes. An environment's identity is
+the hash of its definition (name and version excluded), as in Azure ML.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlk.errors import ConflictError, NotFoundError, UsageError
+from mlk.workspace.files import locked, read_json, write_json
+from mlk.workspace.home import Workspace
+
+ANONYMOUS = "anonymous"
+KINDS = ("models", "code", "environments")
+
+
+@dataclass(frozen=True)
+class Registered:
+    kind: str
+    name: str
+    version: str
+    digest: str
+    """Content digest (models, code) or definition identity (environments)."""
+    bytes_sent: int = 0
+    reused: bool = False
+    record: Mapping[str, Any] | None = None
+
+    @property
+    def reference(self) -> str:
+        return f"azureml:{self.name}:{self.version}"
+
+
+def _load(ws: Workspace) -> dict[str, Any]:
+    data: dict[str, Any] = read_json(ws.assets_file, {})
+    for kind in KINDS:
+        data.setdefault(kind, {})
+    return data
+
+
+def listing(ws: Workspace, kind: str, name: str | None = None) -> list[dict[str, Any]]:
+    data = _load(ws)[kind]
+    rows = []
+    for asset, versions in sorted(data.items()):
+        if name is not None and asset != name:
+            continue
+        for version, record in sorted(versions.items(), key=lambda kv: _version_key(kv[0])):
+            rows.append({"name": asset, "version": version, **record})
+    return rows
+
+
+def _version_key(version: str) -> tuple[int, str]:
+    return (int(version), "") if version.isdigit() else (1 << 30, version)
+
+
+def _record(
+    ws: Workspace, kind: str, name: str, version: str | None, digest: str, extra: Mapping[str, Any]
+) -> Registered:
+    """Add (or reuse) a version under the assets lock."""
+    with locked(ws.root / "assets.lock"):
+        data = _load(ws)
+        versions: dict[str, Any] = data[kind].setdefault(name, {})
+        if version is None:
+            same = [v for v, r in versions.items() if r.get("digest") == digest]
+            if same:
+                return Registered(
+                    kind,
+                    name,
+                    max(same, key=_version_key),
+                    digest,
+                    reused=True,
+                    record=versions[max(same, key=_version_key)],
+                )
+            numeric = [int(v) for v in versions if v.isdigit()]
+            version = str(max(numeric) + 1 if numeric else 1)
+        elif version in versions:
+            if versions[version].get("digest") == digest:
+                return Registered(kind, name, version, digest, reused=True, record=versions[version])
+            raise ConflictError(
+                f"{kind[:-1] if kind != 'code' else 'code'} '{name}' version {version} already "
+                "exists with different content",
+                hint="give a new version, or leave version out to get the next one",
+            )
+        record = {"digest": digest, "created": time.time(), **extra}
+        versions[version] = record
+        write_json(ws.assets_file, data)
+        return Registered(kind, name, version, digest, record=record)
+
+
+def register_tree(
+    ws: Workspace,
+    kind: str,
+    name: str,
+    version: str | None,
+    path: Path,
+    extra: Mapping[str, Any] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> Registered:
+    """Hash, upload what is missing, and record a model or code version for `path`."""
+    from mlk.storage.cas import HashCache, hash_tree, upload_tree
+
+    if not path.exists():
+        raise UsageError(f"{path} does not exist")
+    cache = HashCache(ws.cache / "hashes.json")
+    manifest = hash_tree(path, cache)
+    cache.save()
+    result = upload_tree(ws.store(), path, manifest, on_progress)
+    registered = _record(
+        ws,
+        kind,
+        name,
+        version,
+        manifest.digest,
+        {"path": str(path), "size": sum(f.size for f in manifest.files), **(extra or {})},
+    )
+    return Registered(
+        kind,
+        registered.name,
+        registered.version,
+        registered.digest,
+        result.bytes_sent,
+        registered.reused,
+        registered.record,
+    )
+
+
+def register_environment(
+    ws: Workspace, name: str, version: str | None, identity: str, definition: Mapping[str, Any]
+) -> Registered:
+    return _record(ws, "environments", name, version, identity, {"definition": dict(definition)})
+
+
+def resolve(ws: Workspace, kind: str, reference: str) -> Registered:
+    """`azureml:name:version` or `azureml:name@latest` (or `name:version`) → the registered version."""
+    text = reference.removeprefix("azureml:")
+    if text.startswith("/") or text.startswith("//"):
+        raise UsageError(f"'{reference}' is an Azure resource id; mlk resolves azureml:<name>:<version>")
+    if "@" in text:
+        name, _, label = text.partition("@")
+        if label != "latest":
+            raise UsageError(f"label '{label}' is not supported; use @latest or :<version>")
+        version = None
+    else:
+        name, _, version_text = text.partition(":")
+        version = version_text or None
+    versions = _load(ws)[kind].get(name)
+    if not versions:
+        raise NotFoundError(
+            f"{'model' if kind == 'models' else kind.rstrip('s')} '{name}' not found in this workspace",
+            hint=f"register it first: mlk {'model' if kind == 'models' else 'environment'} create",
+        )
+    if version is None:
+        version = max(versions, key=_version_key)
+    if version not in versions:
+        raise NotFoundError(f"'{name}' has no version {version}", hint=f"versions: {', '.join(sorted(versions))}")
+    record = versions[version]
+    return Registered(kind, name, version, record["digest"], record=record)
+
+
+def manifest_of(ws: Workspace, registered: Registered) -> Any:
+    """The stored manifest of a model or code version (for materialising it)."""
+    from mlk.storage.cas import Manifest
+
+    return Manifest.from_json(ws.store().get_bytes(f"manifests/{registered.digest}.json"))

@@ -1,0 +1,163 @@
+"""Where workspaces live: $MLK_HOME (default ~/.mlk), one folder per workspace, `default` unless -w NAME.
+
+$MLK_HOME/config.json                 the current workspace
+$MLK_HOME/envs/<identity>/            virtual environments, shared by all workspaces (content-addressed)
+$MLK_HOME/workspaces/<name>/
+    workspace.json                    storage, default compute, the router's port
+    state.json  assets.json           endpoints and deployments; models, code, environments
+    keys/<endpoint>.json              endpoint keys (0600)
+    storage/                          the local store (when storage is local)
+    cache/                            downloaded blobs, the file-hash cache
+    runtime/                          the agent: status, logs, materialised models and code
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlk.errors import NotFoundError, UsageError
+from mlk.workspace.files import read_json, write_json
+
+NAME = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9_]{0,62}$")
+FIRST_ROUTER_PORT = 8765
+
+
+def home() -> Path:
+    return Path(os.environ.get("MLK_HOME") or Path.home() / ".mlk").expanduser()
+
+
+def current_name(explicit: str | None = None) -> str:
+    if explicit:
+        return explicit
+    if os.environ.get("MLK_WORKSPACE"):
+        return os.environ["MLK_WORKSPACE"]
+    return str(read_json(home() / "config.json", {}).get("workspace", "default"))
+
+
+def _free_port(start: int, taken: set[int]) -> int:
+    for port in range(start, start + 500):
+        if port in taken:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise UsageError("no free port for the workspace's router", hint="set one with mlk workspace create --router-port")
+
+
+@dataclass
+class Workspace:
+    name: str
+    root: Path
+    config: dict[str, Any] = field(default_factory=dict)
+
+    # --- paths ------------------------------------------------------------------------------------------
+    @property
+    def state_file(self) -> Path:
+        return self.root / "state.json"
+
+    @property
+    def assets_file(self) -> Path:
+        return self.root / "assets.json"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.root / "lock"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.root / "keys"
+
+    @property
+    def runtime(self) -> Path:
+        return self.root / "runtime"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def envs(self) -> Path:
+        return home() / "envs"
+
+    @property
+    def router_port(self) -> int:
+        return int(self.config["router_port"])
+
+    @property
+    def default_compute(self) -> str:
+        return str(self.config.get("default_compute", "local"))
+
+    def storage_config(self) -> Any:
+        from mlk.storage.config import StorageConfig
+
+        storage = dict(self.config.get("storage") or {"type": "local"})
+        if storage.get("type", "local") == "local" and not storage.get("path"):
+            storage["path"] = str(self.root / "storage")
+        return StorageConfig(**storage)
+
+    def store(self) -> Any:
+        from mlk.storage import open_store
+
+        return open_store(self.storage_config())
+
+    def save(self) -> None:
+        write_json(self.root / "workspace.json", self.config, mode=0o600)  # may hold a storage key
+
+
+def workspaces() -> list[str]:
+    folder = home() / "workspaces"
+    return sorted(p.name for p in folder.iterdir() if (p / "workspace.json").is_file()) if folder.is_dir() else []
+
+
+def open_workspace(name: str | None = None, *, create: bool = True) -> Workspace:
+    """The named (or current) workspace; `default` is created on first use."""
+    chosen = current_name(name)
+    if not NAME.match(chosen):
+        raise UsageError(f"'{chosen}' is not a workspace name", hint="letters, digits, '-' and '_'")
+    root = home() / "workspaces" / chosen
+    config = read_json(root / "workspace.json", None)
+    if config is None:
+        if not create:
+            raise NotFoundError(
+                f"workspace '{chosen}' does not exist",
+                hint=f"mlk workspace create {chosen}, or pick one of: {', '.join(workspaces()) or 'none'}",
+            )
+        return create_workspace(chosen)
+    return Workspace(chosen, root, config)
+
+
+def create_workspace(
+    name: str, *, storage: dict[str, Any] | None = None, router_port: int | None = None, exist_ok: bool = True
+) -> Workspace:
+    if not NAME.match(name):
+        raise UsageError(f"'{name}' is not a workspace name", hint="letters, digits, '-' and '_'")
+    root = home() / "workspaces" / name
+    existing = read_json(root / "workspace.json", None)
+    if existing is not None:
+        if not exist_ok:
+            from mlk.errors import ConflictError
+
+            raise ConflictError(f"workspace '{name}' already exists", hint=f"mlk workspace show {name}")
+        return Workspace(name, root, existing)
+    taken = {
+        int(read_json(home() / "workspaces" / other / "workspace.json", {}).get("router_port", 0))
+        for other in workspaces()
+    }
+    config = {
+        "name": name,
+        "storage": storage or {"type": "local"},
+        "default_compute": "local",
+        "router_port": router_port or _free_port(FIRST_ROUTER_PORT, taken),
+    }
+    root.mkdir(parents=True, exist_ok=True)
+    workspace = Workspace(name, root, config)
+    workspace.save()
+    return workspace

@@ -1,0 +1,87 @@
+"""Endpoints and deployments as the user asked for them (the desired state), in state.json.
+
+The agent reads this and makes it so; what it observed lives in runtime/status.json. Commands change
+state only inside `mutate()` (lock, read, change, atomic write). A long command marks its endpoint with
+an `operation` (kind, pid); another command on the same endpoint meanwhile gets a ConflictError, and a
+marker left by a command that was killed is recognised (dead pid) and cleared by the next one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from mlk.errors import ConflictError, NotFoundError
+from mlk.workspace.files import locked, pid_alive, read_json, write_json
+from mlk.workspace.home import Workspace
+
+State = dict[str, Any]
+
+
+def load(ws: Workspace) -> State:
+    state: State = read_json(ws.state_file, {"endpoints": {}})
+    state.setdefault("endpoints", {})
+    return state
+
+
+@contextlib.contextmanager
+def mutate(ws: Workspace) -> Iterator[State]:
+    with locked(ws.lock_file):
+        state = load(ws)
+        yield state
+        write_json(ws.state_file, state)
+
+
+def endpoint(state: State, name: str) -> dict[str, Any]:
+    try:
+        found: dict[str, Any] = state["endpoints"][name]
+    except KeyError:
+        raise NotFoundError(
+            f"online endpoint '{name}' not found", hint="mlk online-endpoint list shows the endpoints of this workspace"
+        ) from None
+    return found
+
+
+def deployment(state: State, endpoint_name: str, name: str) -> dict[str, Any]:
+    try:
+        found: dict[str, Any] = endpoint(state, endpoint_name)["deployments"][name]
+    except KeyError:
+        raise NotFoundError(
+            f"online deployment '{name}' not found in endpoint '{endpoint_name}'",
+            hint=f"mlk online-deployment list -e {endpoint_name}",
+        ) from None
+    return found
+
+
+def stale_operation(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The operation left by a command that died, if any."""
+    operation = record.get("operation")
+    if operation and not pid_alive(operation.get("pid")):
+        return operation  # type: ignore[no-any-return]
+    return None
+
+
+@contextlib.contextmanager
+def operation(ws: Workspace, endpoint_name: str, kind: str) -> Iterator[None]:
+    """Mark `endpoint_name` busy with `kind` for the duration; refuse if another live command holds it."""
+    with mutate(ws) as state:
+        record = state["endpoints"].get(endpoint_name)
+        if record is not None:
+            current = record.get("operation")
+            if current and pid_alive(current.get("pid")) and current.get("pid") != os.getpid():
+                raise ConflictError(
+                    f"another operation is in progress on endpoint '{endpoint_name}': {current['kind']} "
+                    f"(pid {current['pid']}, started {time.strftime('%H:%M:%S', time.localtime(current['started']))})",
+                    hint="wait for it to finish (or stop that command), then try again",
+                )
+            record["operation"] = {"kind": kind, "pid": os.getpid(), "started": time.time()}
+    try:
+        yield
+    finally:
+        with mutate(ws) as state:
+            record = state["endpoints"].get(endpoint_name)
+            if record is not None and (record.get("operation") or {}).get("pid") == os.getpid():
+                record["operation"] = None
