@@ -1,0 +1,141 @@
+"""LocalStore: a workspace's assets in a folder (the default storage).
+
+Every write goes to a hidden temporary file next to its target and is renamed into place, so a reader
+(or a crash) never sees half a file; keys map to paths under the root and cannot leave it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO, Self
+
+from mlk.errors import ExternalError, NotFoundError
+from mlk.storage.base import ProgressFn, StrPath, check_key, remove_quietly, temp_sibling
+
+CHUNK = 1 << 20
+
+
+class LocalStore:
+    """Keys are relative paths under `root`; the folder is created on the first write."""
+
+    def __init__(self, root: StrPath) -> None:
+        self.root = Path(root).expanduser().absolute()
+
+    def _path(self, key: str, *, allow_empty: bool = False) -> Path:
+        return self.root / check_key(key, allow_empty=allow_empty)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def put_file(self, key: str, path: StrPath, on_progress: ProgressFn | None = None) -> int:
+        target = self._path(key)
+        source = Path(path)
+        size = _size_of(source)
+        if target.is_file() and target.stat().st_size == size:
+            if on_progress:
+                on_progress(size)
+            return 0
+        with _errors("store", key), open(source, "rb") as src:
+            return self._write(target, lambda out: _copy(src, out, on_progress))
+
+    def put_bytes(self, key: str, data: bytes) -> int:
+        with _errors("store", key):
+            return self._write(self._path(key), lambda out: out.write(data))
+
+    def get_file(self, key: str, dest: StrPath, on_progress: ProgressFn | None = None) -> None:
+        source = self._path(key)
+        target = Path(dest)
+        try:
+            src = open(source, "rb")  # noqa: SIM115 (closed below; opened first to report a missing key)
+        except FileNotFoundError as e:
+            raise NotFoundError(f"'{key}' not found in {self.describe()}") from e
+        with src, _errors("download", key):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._write(target, lambda out: _copy(src, out, on_progress))
+
+    def get_bytes(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except (FileNotFoundError, IsADirectoryError) as e:
+            raise NotFoundError(f"'{key}' not found in {self.describe()}") from e
+
+    def read_url(self, key_prefix: str = "", *, hours: float = 24.0) -> str:
+        """A file:// URL (no expiry: the folder's permissions are the access control)."""
+        return self._path(key_prefix, allow_empty=True).as_uri()
+
+    def describe(self) -> str:
+        return f"local folder {self.root}"
+
+    def check(self) -> None:
+        """Create the root if needed and prove it writable."""
+        probe = temp_sibling(self.root / "check")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as e:
+            raise ExternalError(
+                f"cannot write to the local store {self.root}: {e.strerror or e}",
+                hint="check the storage folder's path and permissions",
+            ) from e
+
+    def close(self) -> None:
+        """Nothing to release; here so LocalStore and BlobStore are used the same way."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @staticmethod
+    def _write(target: Path, fill: Callable[[BinaryIO], int]) -> int:
+        """Write through `fill` into a temporary sibling of `target`, then rename it into place."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_sibling(target)
+        try:
+            with open(tmp, "wb") as out:
+                written = fill(out)
+            os.replace(tmp, target)
+        except BaseException:
+            remove_quietly(tmp)
+            raise
+        return written
+
+
+def _copy(src: BinaryIO, out: BinaryIO, on_progress: ProgressFn | None) -> int:
+    if on_progress is None:
+        shutil.copyfileobj(src, out, CHUNK)
+        return out.tell()
+    total = 0
+    while chunk := src.read(CHUNK):
+        out.write(chunk)
+        total += len(chunk)
+        on_progress(len(chunk))
+    return total
+
+
+def _size_of(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError as e:
+        raise NotFoundError(f"{path} does not exist") from e
+
+
+@contextmanager
+def _errors(action: str, key: str) -> Iterator[None]:
+    """Turn OSError (disk full, permissions) into ExternalError naming the key."""
+    try:
+        yield
+    except OSError as e:
+        raise ExternalError(
+            f"could not {action} '{key}' in the local store: {e.strerror or e}",
+            hint="check the free space and permissions of the storage folder",
+        ) from e
