@@ -61,13 +61,12 @@ def create_model(
         set_values=set_values,
         overrides={"name": name, "version": version, "path": str(path.resolve()) if path else None, "type": type_},
     )
+    from mlk.storage.progress import progress_bar
+
+    version_text = str(spec["version"]) if spec.get("version") else None
+    extra = {"type": spec.get("type", "custom_model"), "description": spec.get("description")}
     registered = assets.register_tree(
-        _ws(),
-        "models",
-        spec["name"],
-        str(spec["version"]) if spec.get("version") else None,
-        Path(spec["path"]),
-        {"type": spec.get("type", "custom_model"), "description": spec.get("description")},
+        _ws(), "models", spec["name"], version_text, Path(spec["path"]), extra, progress_bar
     )
     console.info(
         f"{registered.reference}: {'unchanged; ' if registered.reused else ''}{registered.bytes_sent:,} bytes uploaded"

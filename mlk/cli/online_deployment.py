@@ -52,7 +52,12 @@ def create(
         overrides={"name": name, "endpoint_name": endpoint_name},
         skip_script_validation=skip_script_validation,
     )
-    console.result(deployments.create(_ws(), spec, all_traffic=all_traffic, wait=not no_wait, say=_say))
+    from mlk.storage.progress import progress_bar
+
+    created = deployments.create(
+        _ws(), spec, all_traffic=all_traffic, wait=not no_wait, say=_say, progress=progress_bar
+    )
+    console.result(created)
 
 
 @command(app, "update", help="Update a deployment (-f FILE, or --set on the current one, e.g. instance_count=2).")

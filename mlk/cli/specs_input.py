@@ -35,7 +35,8 @@ def load(
 
     for warning in spec.warnings:
         console.problem(warning.render(), warning=True)
-    return _plain(spec.data)
+    resolved: dict[str, Any] = _plain(spec.data)
+    return resolved
 
 
 def _kind(name: str) -> Any:

@@ -57,7 +57,8 @@ def create(
         }
         storage = {k: v for k, v in storage.items() if v is not None}
     ws = create_workspace(name, storage=storage, router_port=router_port, exist_ok=False)
-    ws.store()  # reach the storage now: a wrong key is reported here, not at the first upload
+    with ws.store() as store:  # reach the storage now: a wrong key is reported here, not at the first upload
+        store.check()
     if use:
         write_json(home() / "config.json", {**read_json(home() / "config.json", {}), "workspace": name})
     console.result(_view(ws))
@@ -71,8 +72,7 @@ def show(name: Annotated[str | None, typer.Argument(help="Workspace name.")] = N
 
 
 @command(app, "list", help="List the workspaces.")
-def list_(  # noqa: D103
-) -> None:
+def list_() -> None:
     from mlk.workspace.home import current_name, open_workspace, workspaces
 
     current = current_name(console.settings.workspace)

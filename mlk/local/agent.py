@@ -28,8 +28,8 @@ from mlk.router.config import RouterConfig
 from mlk.router.proxy import ClientProtocol
 from mlk.router.service import Router
 from mlk.workspace import state as desired
-from mlk.workspace.home import Workspace
 from mlk.workspace.files import read_json
+from mlk.workspace.home import Workspace
 
 log = logging.getLogger("mlk.agent")
 POLL = 0.2

@@ -27,21 +27,13 @@ def _model(ws: Workspace, spec: Mapping[str, Any], say: Say, progress: Any) -> a
         return None
     if isinstance(model, str) and model.startswith("azureml:"):
         return assets.resolve(ws, "models", model)
-    path = Path(model["path"] if isinstance(model, dict) else model)
-    name = model.get("name") if isinstance(model, dict) and model.get("name") else assets.ANONYMOUS
-    version = str(model["version"]) if isinstance(model, dict) and model.get("version") is not None else None
-    registered = assets.register_tree(
-        ws,
-        "models",
-        name,
-        version,
-        path,
-        {"type": (model or {}).get("type", "custom_model") if isinstance(model, dict) else "custom_model"},
-        progress,
-    )
-    say(
-        f"model {registered.reference}: {'unchanged, ' if registered.reused else ''}{registered.bytes_sent:,} bytes uploaded"
-    )
+    inline: dict[str, Any] = model if isinstance(model, dict) else {"path": model}
+    name = str(inline.get("name") or assets.ANONYMOUS)
+    version = str(inline["version"]) if inline.get("version") is not None else None
+    kind = {"type": inline.get("type", "custom_model")}
+    registered = assets.register_tree(ws, "models", name, version, Path(inline["path"]), kind, progress)
+    unchanged = "unchanged, " if registered.reused else ""
+    say(f"model {registered.reference}: {unchanged}{registered.bytes_sent:,} bytes uploaded")
     return registered
 
 
@@ -98,10 +90,21 @@ def _environment(ws: Workspace, spec: Mapping[str, Any], say: Say) -> tuple[dict
     return {"name": registered.name, "version": registered.version, "identity": registered.digest}, str(built.python)
 
 
+def _initializer_log(ws: Workspace, spec: Mapping[str, Any], lines: list[str]) -> None:
+    """What Kubernetes' storage-initializer container would print: where model and code came from."""
+    folder = runtime.log_dir(ws, spec["endpoint_name"], spec["name"])
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+    with open(folder / "storage-initializer.log", "a", encoding="utf-8") as log:
+        log.writelines(f"{stamp} I storage-initializer - {line}\n" for line in lines)
+
+
 def _materialize(ws: Workspace, registered: assets.Registered) -> Path:
     from mlk.storage.cas import materialize
 
-    return Path(materialize(ws.store(), assets.manifest_of(ws, registered), runtime.assets_dir(ws), ws.cache / "blobs"))
+    manifest = assets.manifest_of(ws, registered)
+    with ws.store() as store:
+        return Path(materialize(store, manifest, runtime.assets_dir(ws), ws.cache / "blobs"))
 
 
 def prepare(ws: Workspace, spec: Mapping[str, Any], say: Say, progress: Any = None) -> dict[str, Any]:
@@ -114,9 +117,21 @@ def prepare(ws: Workspace, spec: Mapping[str, Any], say: Say, progress: Any = No
             "the embedded default runs score.py files: this deployment has no code_configuration",
             hint="custom containers and no-code MLflow deployments need Kubernetes",
         )
+    started = time.perf_counter()
     model_root = _materialize(ws, model) if model is not None else runtime.assets_dir(ws) / "no-model"
     model_root.mkdir(parents=True, exist_ok=True)
     code_root = _materialize(ws, code)
+    with ws.store() as store:
+        where = store.describe()
+    _initializer_log(
+        ws,
+        spec,
+        [
+            f"model {model.reference if model else '(none)'} -> {model_root}",
+            f"code {code.digest[:12]} -> {code_root}",
+            f"from {where} in {time.perf_counter() - started:.2f} s",
+        ],
+    )
     code_dir = (
         code_root / Path(spec["code_configuration"]["code"]).name
         if not str(spec["code_configuration"]["code"]).startswith("azureml:")

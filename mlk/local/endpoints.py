@@ -135,7 +135,7 @@ def update(
             mirror = mirror if mirror is not None else spec.get("mirror_traffic")
         new_traffic = dict(traffic) if traffic is not None else dict(record.get("traffic", {}))
         if traffic is not None:  # az: names not given keep nothing; the given shares are the whole split
-            new_traffic = {**{d: 0 for d in record.get("traffic", {})}, **traffic}
+            new_traffic = {**dict.fromkeys(record.get("traffic", {}), 0), **traffic}
         new_mirror = dict(mirror) if mirror is not None else dict(record.get("mirror_traffic", {}))
         check_traffic(record, new_traffic, new_mirror)
         record["traffic"], record["mirror_traffic"] = new_traffic, new_mirror

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from mlk.http.serve import bind
-from mlk.router.state import Replica as RouterReplica
 from mlk.router.service import probe
+from mlk.router.state import Replica as RouterReplica
 
 log = logging.getLogger("mlk.agent")
 BACKOFF_MAX = 30.0
@@ -83,6 +83,10 @@ def _free_port() -> int:
     port = int(sock.getsockname()[1])
     sock.close()
     return port
+
+
+def _stopped(proc: Proc) -> bool:
+    return proc.stopping
 
 
 def tail(path: Path, lines: int = LOG_TAIL) -> str:
@@ -166,7 +170,7 @@ class Supervisor:
             self.on_change()
             code = await self._start_and_wait(proc)
             proc.exit_code = code
-            if proc.stopping:
+            if _stopped(proc):  # stop() may have been called while we waited
                 break
             proc.restarts += 1
             proc.state, proc.since = ("failed" if code == 3 else "crashed"), time.time()

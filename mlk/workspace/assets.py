@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,11 @@ def _record(
         return Registered(kind, name, version, digest, record=record)
 
 
+Progress = Callable[[int, str], AbstractContextManager[Callable[[int], None]]]
+"""Given a byte total and a label, a context yielding the callback to advance (mlk.storage.progress)."""
+SHOW_PROGRESS_ABOVE = 8 * 1024 * 1024
+
+
 def register_tree(
     ws: Workspace,
     kind: str,
@@ -101,7 +107,7 @@ def register_tree(
     version: str | None,
     path: Path,
     extra: Mapping[str, Any] | None = None,
-    on_progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> Registered:
     """Hash, upload what is missing, and record a model or code version for `path`."""
     from mlk.storage.cas import HashCache, hash_tree, upload_tree
@@ -111,7 +117,12 @@ def register_tree(
     cache = HashCache(ws.cache / "hashes.json")
     manifest = hash_tree(path, cache)
     cache.save()
-    result = upload_tree(ws.store(), path, manifest, on_progress)
+    with ws.store() as store:
+        if progress is not None and manifest.size > SHOW_PROGRESS_ABOVE:
+            with progress(manifest.size, f"uploading {path.name}") as advance:
+                result = upload_tree(store, path, manifest, advance)
+        else:
+            result = upload_tree(store, path, manifest)
     registered = _record(
         ws,
         kind,
@@ -140,7 +151,7 @@ def register_environment(
 def resolve(ws: Workspace, kind: str, reference: str) -> Registered:
     """`azureml:name:version` or `azureml:name@latest` (or `name:version`) → the registered version."""
     text = reference.removeprefix("azureml:")
-    if text.startswith("/") or text.startswith("//"):
+    if text.startswith("/"):
         raise UsageError(f"'{reference}' is an Azure resource id; mlk resolves azureml:<name>:<version>")
     if "@" in text:
         name, _, label = text.partition("@")
@@ -166,6 +177,7 @@ def resolve(ws: Workspace, kind: str, reference: str) -> Registered:
 
 def manifest_of(ws: Workspace, registered: Registered) -> Any:
     """The stored manifest of a model or code version (for materialising it)."""
-    from mlk.storage.cas import Manifest
+    from mlk.storage.cas import load_manifest
 
-    return Manifest.from_json(ws.store().get_bytes(f"manifests/{registered.digest}.json"))
+    with ws.store() as store:
+        return load_manifest(store, registered.digest)

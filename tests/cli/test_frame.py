@@ -29,8 +29,11 @@ def test_every_command_has_help() -> None:
 
     group = get_command(build())
     for name in group.list_commands(None):  # type: ignore[attr-defined, arg-type]
-        result = run_mlk(name, "--help")
-        assert result.exit_code == 0 and "--output" in result.stdout, name
+        sub = group.get_command(None, name)  # type: ignore[attr-defined, arg-type]
+        commands = [[name, c] for c in sub.list_commands(None)] if hasattr(sub, "list_commands") else [[name]]
+        for words in commands:
+            result = run_mlk(*words, "--help")
+            assert result.exit_code == 0 and "--output" in result.stdout, words
 
 
 def test_version() -> None:
