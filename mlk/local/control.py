@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -33,17 +32,25 @@ def ensure_agent(ws: Workspace, timeout: float = 20.0) -> int:
     pid = agent_pid(ws)
     if pid:
         return pid
+    return start_agent(ws, timeout)
+
+
+def start_agent(ws: Workspace, timeout: float = 20.0) -> int:
     ws.runtime.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    with open(ws.runtime / "agent.log", "ab") as log:
-        subprocess.Popen(
-            [sys.executable, "-m", "mlk.local.agent", str(ws.root)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-        )
+    # posix_spawn rather than Popen: the agent outlives this command, and nothing here will ever wait for it
+    log = str(ws.runtime / "agent.log")
+    os.posix_spawn(
+        sys.executable,
+        [sys.executable, "-m", "mlk.local.agent", str(ws.root)],
+        dict(os.environ),
+        file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
+            (os.POSIX_SPAWN_DUP2, 1, 2),
+        ],
+        setsid=True,
+    )
     while time.time() - started < timeout:
         status = runtime.read_status(ws)
         pid = (status.get("agent") or {}).get("pid")

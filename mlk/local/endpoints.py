@@ -173,7 +173,18 @@ def invoke(ws: Workspace, name: str, body: bytes, deployment: str | None, timeou
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     if deployment:
         headers["azureml-model-deployment"] = deployment
-    control.ensure_agent(ws)
+    if control.agent_pid(ws) is None:  # after a reboot: start the agent and let the replicas come up first
+        control.start_agent(ws)
+        wanted = [deployment] if deployment else [d for d, w in record.get("traffic", {}).items() if w > 0]
+        control.wait_until(
+            ws,
+            lambda s: all(
+                any(r["state"] == "ready" for r in s["deployments"].get(runtime.key(name, d), {}).get("replicas", []))
+                for d in wanted
+            ),
+            120,
+            f"endpoint {name} to start",
+        )
     conn = http.client.HTTPConnection("127.0.0.1", ws.router_port, timeout=timeout)
     try:
         conn.request("POST", f"/api/v1/endpoint/{name}/score", body=body, headers=headers)

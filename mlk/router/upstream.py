@@ -45,10 +45,15 @@ class Upstream(asyncio.Protocol):
 
     # --- used by the proxy ------------------------------------------------------------------------------
     def send(self, sink: Sink, data: bytes) -> None:
-        self.sink = sink
         self.responded = False
         self._headers = []
-        assert self.transport is not None
+        if self.closed or self.transport is None or self.transport.is_closing():
+            # closed between connect (or the pool) and now: connection_lost has already been and gone, so
+            # tell the sink here — later, not from inside its own call — that nothing was sent
+            lost = ConnectionResetError("the replica closed the connection before the request was sent")
+            asyncio.get_running_loop().call_soon(sink.upstream_failed, lost, False)
+            return
+        self.sink = sink
         self.transport.write(data)
 
     def write(self, data: bytes) -> None:

@@ -66,6 +66,7 @@ def locked(path: Path, *, timeout: float = 30.0, what: str = "the workspace") ->
 
 
 def pid_alive(pid: int | None) -> bool:
+    """Is `pid` a running process? A zombie (dead, not yet reaped by its parent) is not."""
     if not pid:
         return False
     try:
@@ -74,4 +75,8 @@ def pid_alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
