@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -23,10 +24,8 @@ def _kill_everything(home: Path) -> None:
         pids = [r.get("pid") for d in status.get("deployments", {}).values() for r in d.get("replicas", [])]
         pids.append((status.get("agent") or {}).get("pid"))
         for pid in filter(None, pids):
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
 
 
 @pytest.fixture

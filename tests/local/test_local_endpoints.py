@@ -15,7 +15,6 @@ import pytest
 
 from tests.conftest import run_mlk
 from tests.local.conftest import APP, endpoint_up, mlk, score
-from tests.server.harness import request
 
 
 def test_safe_rollout(home: Path) -> None:
@@ -142,7 +141,7 @@ def test_two_operations_on_one_endpoint_conflict(home: Path) -> None:
     ):
         time.sleep(0.05)
     second = run_mlk("online-deployment", "create", "-f", "green.yml", cwd=APP)
-    out, err = first.communicate(timeout=60)
+    _out, err = first.communicate(timeout=60)
     assert first.returncode == 0, err
     assert second.exit_code == 4 and "another operation is in progress on endpoint 'test-endpoint'" in second.stderr
 
