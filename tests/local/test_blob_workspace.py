@@ -10,17 +10,39 @@ from tests.storage.conftest import azurite  # noqa: F401 - the session's Azurite
 
 
 def test_deploy_from_blob_storage(home: Path, azurite: str) -> None:  # noqa: F811
-    created = json.loads(mlk("workspace", "create", "blobby", "--storage-connection-string", azurite,
-                             "--container", "assets", "-o", "json").stdout)
+    created = json.loads(
+        mlk(
+            "workspace",
+            "create",
+            "blobby",
+            "--storage-connection-string",
+            azurite,
+            "--container",
+            "assets",
+            "-o",
+            "json",
+        ).stdout
+    )
     assert created["storage"].startswith("Azure Blob Storage") or "blob" in created["storage"].lower()
     assert "AccountKey" not in json.dumps(created)
     mlk("online-endpoint", "create", "-f", "endpoint.yml", "-w", "blobby")
     mlk("online-deployment", "create", "-f", "blue.yml", "--all-traffic", "-w", "blobby")
-    answer = json.loads(mlk("online-endpoint", "invoke", "-n", "test-endpoint", "-r", "request.json", "-w",
-                            "blobby").stdout)
+    answer = json.loads(
+        mlk("online-endpoint", "invoke", "-n", "test-endpoint", "-r", "request.json", "-w", "blobby").stdout
+    )
     assert answer["model"] == ["model"]
-    log = mlk("online-deployment", "get-logs", "-n", "blue", "-e", "test-endpoint", "-c", "storage-initializer",
-              "-w", "blobby").stdout
+    log = mlk(
+        "online-deployment",
+        "get-logs",
+        "-n",
+        "blue",
+        "-e",
+        "test-endpoint",
+        "-c",
+        "storage-initializer",
+        "-w",
+        "blobby",
+    ).stdout
     assert "from Azure Blob Storage" in log or "blob" in log.lower()
     again = mlk("model", "create", "-n", "weights", "-p", "model", "-w", "blobby")
     assert "943 bytes" not in again.stderr
