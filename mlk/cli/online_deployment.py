@@ -18,6 +18,7 @@ app = typer.Typer(help="Online deployments: create (and route traffic), update, 
 File = Annotated[Path | None, typer.Option("--file", "-f", metavar="FILE", help="Deployment YAML (az ml format).")]
 Required = Annotated[str, typer.Option("--name", "-n", help="Deployment name.")]
 Endpoint = Annotated[str, typer.Option("--endpoint-name", "-e", help="Endpoint name.")]
+COLUMNS = ["name", "endpoint_name", "provisioning_state", "model", "instance_count"]  # -o table / tsv
 SkipScript = Annotated[bool, typer.Option("--skip-script-validation", help="Do not compile the scoring script.")]
 
 
@@ -57,7 +58,7 @@ def create(
     created = deployments.create(
         _ws(), spec, all_traffic=all_traffic, wait=not no_wait, say=_say, progress=progress_bar
     )
-    console.result(created)
+    console.result(created, columns=COLUMNS)
 
 
 @command(app, "update", help="Update a deployment (-f FILE, or --set on the current one, e.g. instance_count=2).")
@@ -72,7 +73,6 @@ def update(
     from mlk.cli.specs_input import load
     from mlk.errors import UsageError
     from mlk.local import deployments
-    from mlk.specs.overrides import apply
     from mlk.workspace import state
 
     ws = _ws()
@@ -87,30 +87,18 @@ def update(
     else:
         if not (name and endpoint_name):
             raise UsageError("give -f FILE, or -n NAME -e ENDPOINT with --set")
-        spec = dict(state.deployment(state.load(ws), endpoint_name, name)["spec"])
-        apply(spec, set_values or [])
-        spec = _revalidate(spec)
+        from mlk.cli.specs_input import stored_with
+
+        spec = stored_with(state.deployment(state.load(ws), endpoint_name, name)["spec"], set_values or [],
+                           "online-deployment")
     console.result(deployments.create(ws, spec, all_traffic=False, wait=not no_wait, say=_say, update=True))
-
-
-def _revalidate(spec: dict[str, Any]) -> dict[str, Any]:
-    """A stored spec changed by --set goes through validation again (paths are absolute already)."""
-    import yaml
-
-    from mlk.cli.specs_input import _plain
-    from mlk.specs import load_document
-    from mlk.specs.kinds import kind_named
-    from mlk.specs.yamlpos import parse_text
-
-    doc = parse_text(yaml.safe_dump(spec), "<stored deployment>")
-    return dict(_plain(load_document(doc, Path.cwd(), kind=kind_named("online-deployment")).data))
 
 
 @command(app, "show", help="Show a deployment (provisioning_state, replicas, the failure when there is one).")
 def show(name: Required, endpoint_name: Endpoint) -> None:
     from mlk.local import deployments
 
-    console.result(deployments.show(_ws(), endpoint_name, name))
+    console.result(deployments.show(_ws(), endpoint_name, name), columns=COLUMNS)
 
 
 @command(app, "list", help="List an endpoint's deployments.")

@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 File = Annotated[Path | None, typer.Option("--file", "-f", metavar="FILE", help="Endpoint YAML (az ml format).")]
 Required = Annotated[str, typer.Option("--name", "-n", help="Endpoint name.")]
+COLUMNS = ["name", "provisioning_state", "auth_mode", "scoring_uri"]  # -o table / tsv
 
 
 def _ws() -> Any:
@@ -55,7 +56,7 @@ def create(
 
     spec = load(file, "online-endpoint", set_values=set_values, overrides={"name": name, "auth_mode": auth_mode})
     ws = _ws()
-    console.result(endpoints.create(ws, spec, _compute(spec, local, ws)))
+    console.result(endpoints.create(ws, spec, _compute(spec, local, ws)), columns=COLUMNS)
 
 
 @command(app, "update", help='Update traffic (--traffic "blue=90 green=10"), mirror traffic, description, tags.')
@@ -70,9 +71,17 @@ def update(
     from mlk.errors import UsageError
     from mlk.local import endpoints
 
-    spec = (
-        load(file, "online-endpoint", set_values=set_values, overrides={"name": name}) if file or set_values else None
-    )
+    spec = None
+    if file is not None:
+        spec = load(file, "online-endpoint", set_values=set_values, overrides={"name": name})
+    elif set_values:  # --set on the stored endpoint, validated again
+        from mlk.cli.specs_input import stored_with
+        from mlk.workspace import state
+
+        if not name:
+            raise UsageError("which endpoint? give -n NAME with --set")
+        stored = state.endpoint(state.load(_ws()), name)["spec"]
+        spec = stored_with(stored, set_values, "online-endpoint")
     target = name or (spec or {}).get("name")
     if not target:
         raise UsageError("which endpoint? give -n NAME or -f FILE")
@@ -93,7 +102,7 @@ def show(name: Required) -> None:
     from mlk.workspace import state
 
     ws = _ws()
-    console.result(endpoints.view(ws, name, state.endpoint(state.load(ws), name)))
+    console.result(endpoints.view(ws, name, state.endpoint(state.load(ws), name)), columns=COLUMNS)
 
 
 @command(app, "list", help="List the endpoints of the workspace.")
@@ -103,7 +112,7 @@ def list_() -> None:
 
     ws = _ws()
     rows = [endpoints.view(ws, n, r) for n, r in sorted(state.load(ws)["endpoints"].items()) if not r.get("deleting")]
-    console.result(rows, columns=["name", "provisioning_state", "auth_mode", "scoring_uri"])
+    console.result(rows, columns=COLUMNS)
 
 
 @command(app, "delete", help="Delete an endpoint and its deployments.")

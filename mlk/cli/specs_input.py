@@ -51,3 +51,20 @@ def _plain(data: Any) -> Any:
     if isinstance(data, list | tuple):
         return [_plain(v) for v in data]
     return data
+
+
+def stored_with(stored: Any, set_values: list[str], kind: str) -> dict[str, Any]:
+    """A stored (already resolved) spec changed by --set, validated again like a file would be."""
+    import copy
+
+    import yaml
+
+    from mlk.specs import load_document
+    from mlk.specs.overrides import apply
+    from mlk.specs.yamlpos import parse_text
+
+    spec = copy.deepcopy(_plain(stored))
+    apply(spec, set_values)
+    doc = parse_text(yaml.safe_dump(spec), f"<stored {kind}>")
+    resolved: dict[str, Any] = _plain(load_document(doc, Path.cwd(), kind=_kind(kind)).data)
+    return resolved

@@ -216,6 +216,11 @@ def test_aml_token_endpoints(home: Path) -> None:
     port = int(shown["scoring_uri"].split(":")[2].split("/")[0])
     assert score(port, creds["accessToken"]).status == 200
     assert score(port, creds["accessToken"] + "x").status == 401
+    mlk("online-endpoint", "update", "-n", "test-endpoint", "--set", "description=tokens only")  # --set alone
+    shown = json.loads(mlk("online-endpoint", "show", "-n", "test-endpoint", "-o", "json").stdout)
+    assert shown["description"] == "tokens only" and shown["auth_mode"] == "aml_token"
+    refused = run_mlk("online-endpoint", "update", "-n", "test-endpoint", "--set", "auth_mode=key")
+    assert refused.exit_code == 2 and "only description, tags, traffic and mirror_traffic can change" in refused.stderr
 
 
 def test_model_and_environment_assets(home: Path) -> None:
