@@ -89,8 +89,9 @@ def update(
             raise UsageError("give -f FILE, or -n NAME -e ENDPOINT with --set")
         from mlk.cli.specs_input import stored_with
 
-        spec = stored_with(state.deployment(state.load(ws), endpoint_name, name)["spec"], set_values or [],
-                           "online-deployment")
+        spec = stored_with(
+            state.deployment(state.load(ws), endpoint_name, name)["spec"], set_values or [], "online-deployment"
+        )
     console.result(deployments.create(ws, spec, all_traffic=False, wait=not no_wait, say=_say, update=True))
 
 
