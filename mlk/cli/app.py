@@ -44,6 +44,7 @@ NOUNS = {
         "environments",
         "Environments: an image plus a conda file, or a Docker build context.",
     ),
+    "compute": ("mlk.cli.compute_cmd", "app", "Computes: attach a Kubernetes cluster and namespace to the workspace."),
     "workspace": (
         "mlk.cli.workspace_cmd",
         "app",
