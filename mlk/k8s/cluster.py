@@ -40,7 +40,11 @@ class Cluster:
             from kubernetes import config
 
             try:
-                if self.ref.kubeconfig is None and self.ref.context is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+                if (
+                    self.ref.kubeconfig is None
+                    and self.ref.context is None
+                    and os.environ.get("KUBERNETES_SERVICE_HOST")
+                ):
                     config.load_incluster_config()
                     from kubernetes.client import ApiClient
 
@@ -50,8 +54,10 @@ class Cluster:
             except Exception as exc:  # config errors come in many types; all mean "cannot use this kubeconfig"
                 from mlk.errors import UsageError
 
-                raise UsageError(f"cannot load the kubeconfig ({self.ref.describe()}): {exc}",
-                                 hint="pass --kubeconfig FILE and/or --kube-context NAME, as with kubectl") from exc
+                raise UsageError(
+                    f"cannot load the kubeconfig ({self.ref.describe()}): {exc}",
+                    hint="pass --kubeconfig FILE and/or --kube-context NAME, as with kubectl",
+                ) from exc
         return self._api
 
     @property
@@ -60,7 +66,7 @@ class Cluster:
             from kubernetes.dynamic import DynamicClient
 
             try:
-                self._dynamic = DynamicClient(self.api)
+                self._dynamic = DynamicClient(self.api)  # type: ignore[no-untyped-call]
             except Exception as exc:
                 raise translate(exc, "the cluster's API discovery") from exc
         return self._dynamic
@@ -95,8 +101,10 @@ class Cluster:
             except ResourceNotFoundError as exc:
                 from mlk.errors import NotFoundError
 
-                raise NotFoundError(f"the cluster does not know {kind} ({api_version})",
-                                    hint="is the mlk extension installed? mlk extension install --help") from exc
+                raise NotFoundError(
+                    f"the cluster does not know {kind} ({api_version})",
+                    hint="is the mlk extension installed? mlk extension install --help",
+                ) from exc
 
     def apply(self, obj: dict[str, Any], *, force: bool = True) -> dict[str, Any]:
         """Server-side apply `obj` (create or update) as the field manager `mlk`."""
@@ -104,9 +112,14 @@ class Cluster:
         what = f"{obj.get('kind')} {meta.get('namespace', '') + '/' if meta.get('namespace') else ''}{meta.get('name')}"
         resource = self._resource(obj["apiVersion"], obj["kind"])
         try:
-            result = self.dynamic.server_side_apply(resource, body=obj, name=meta.get("name"),
-                                                    namespace=meta.get("namespace"), field_manager=FIELD_MANAGER,
-                                                    force_conflicts=force)
+            result = self.dynamic.server_side_apply(
+                resource,
+                body=obj,
+                name=meta.get("name"),
+                namespace=meta.get("namespace"),
+                field_manager=FIELD_MANAGER,
+                force_conflicts=force,
+            )
         except Exception as exc:
             raise translate(exc, what) from exc
         return dict(result.to_dict())
@@ -122,8 +135,9 @@ class Cluster:
         except Exception as exc:
             raise translate(exc, f"{kind} {name}") from exc
 
-    def list(self, api_version: str, kind: str, namespace: str | None = None,
-             label_selector: str | None = None) -> list[dict[str, Any]]:
+    def list(
+        self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
         resource = self._resource(api_version, kind)
         try:
             found = self.dynamic.get(resource, namespace=namespace, label_selector=label_selector)
@@ -131,14 +145,30 @@ class Cluster:
             raise translate(exc, f"{kind} list") from exc
         return [dict(item) for item in found.to_dict().get("items", [])]
 
-    def patch_merge(self, api_version: str, kind: str, name: str, body: dict[str, Any],
-                    namespace: str | None = None) -> dict[str, Any]:
+    def patch_merge(
+        self, api_version: str, kind: str, name: str, body: dict[str, Any], namespace: str | None = None
+    ) -> dict[str, Any]:
         resource = self._resource(api_version, kind)
         try:
-            result = self.dynamic.patch(resource, body=body, name=name, namespace=namespace,
-                                        content_type="application/merge-patch+json")
+            result = self.dynamic.patch(
+                resource, body=body, name=name, namespace=namespace, content_type="application/merge-patch+json"
+            )
         except Exception as exc:
             raise translate(exc, f"{kind} {name}") from exc
+        return dict(result.to_dict())
+
+    def patch_status(
+        self, api_version: str, kind: str, name: str, body: dict[str, Any], namespace: str | None = None
+    ) -> dict[str, Any]:
+        """Merge-patch the status subresource (the main resource ignores status changes)."""
+        resource = self._resource(api_version, kind)
+        target = getattr(resource, "subresources", {}).get("status") or resource
+        try:
+            result = self.dynamic.patch(
+                target, body=body, name=name, namespace=namespace, content_type="application/merge-patch+json"
+            )
+        except Exception as exc:
+            raise translate(exc, f"status of {kind} {name}") from exc
         return dict(result.to_dict())
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
@@ -154,8 +184,9 @@ class Cluster:
             raise translate(exc, f"{kind} {name}") from exc
         return True
 
-    def watch(self, api_version: str, kind: str, namespace: str | None = None, name: str | None = None,
-              timeout: int = 60) -> Iterator[tuple[str, dict[str, Any]]]:
+    def watch(
+        self, api_version: str, kind: str, namespace: str | None = None, name: str | None = None, timeout: int = 60
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
         """(event type, object) pairs until `timeout` seconds pass."""
         resource = self._resource(api_version, kind)
         try:
@@ -181,8 +212,9 @@ class Cluster:
         from kubernetes.client import CoreV1Api
 
         try:
-            text = CoreV1Api(self.api).read_namespaced_pod_log(pod, namespace, container=container,
-                                                                tail_lines=tail_lines)
+            text = CoreV1Api(self.api).read_namespaced_pod_log(
+                pod, namespace, container=container, tail_lines=tail_lines
+            )
         except Exception as exc:
             raise translate(exc, f"log of {pod}/{container}") from exc
         return str(text)

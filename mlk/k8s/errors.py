@@ -30,12 +30,17 @@ def translate(exc: BaseException, what: str) -> MlkError:
     if status == 409:
         return ConflictError(f"{what}: {message}")
     if status == 422:
-        return SpecError(f"the cluster refused {what}: {message}",
-                         hint="mlk validates before it applies; this is worth a bug report")
+        return SpecError(
+            f"the cluster refused {what}: {message}", hint="mlk validates before it applies; this is worth a bug report"
+        )
     if status in (401, 403):
-        return ExternalError(f"not allowed to change {what}: {message}",
-                             hint="check the kube context's credentials and RBAC (kubectl auth can-i ...)")
+        return ExternalError(
+            f"not allowed to change {what}: {message}",
+            hint="check the kube context's credentials and RBAC (kubectl auth can-i ...)",
+        )
     if status is None:
-        return ExternalError(f"cannot reach the cluster for {what}: {exc}",
-                             hint="check --kube-context/--kubeconfig and that the API server answers (kubectl get ns)")
+        return ExternalError(
+            f"cannot reach the cluster for {what}: {exc}",
+            hint="check --kube-context/--kubeconfig and that the API server answers (kubectl get ns)",
+        )
     return ExternalError(f"the cluster failed {what} ({status}): {message}")

@@ -1,0 +1,32 @@
+"""`python -m mlk.operator`: run mlk's operator (kopf) for the whole cluster, as the extension deploys it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import kopf
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, **_: object) -> None:
+    settings.persistence.finalizer = "mlk.dev/finalizer"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="mlk.dev")
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="mlk.dev")
+    settings.posting.level = logging.WARNING
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+
+
+def main(argv: list[str] | None = None) -> int:
+    import mlk.operator.handlers  # noqa: F401 - registers the handlers
+
+    args = argv if argv is not None else sys.argv[1:]
+    liveness = next((a.split("=", 1)[1] for a in args if a.startswith("--liveness=")), "http://0.0.0.0:8080/healthz")
+    asyncio.run(kopf.operator(clusterwide=True, liveness_endpoint=liveness))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""The operator's handlers (kopf): render the children, adopt them, apply them, report a short status.
+
+OnlineEndpoint   → its keys Secret (never a ConfigMap); status: state, scoring URI, traffic.
+OnlineDeployment → ServiceAccount, Deployment (Azure's pod shape), ClusterIP Service; status follows the
+                   Deployment and its pods, with the real reason when they fail.
+Children carry owner references, so deleting a resource deletes what it made. A missing endpoint or
+instance type is reported in the status and retried; an invalid combination is permanent.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+import kopf
+
+from mlk.k8s.cluster import Cluster
+from mlk.operator.status import deployment_status
+from mlk.render import names
+from mlk.render.workload import deployment_objects, endpoint_objects, owned_by
+
+NAMESPACE = os.environ.get("MLK_NAMESPACE", "mlk-system")
+SYSTEM_IMAGE = os.environ.get("MLK_SYSTEM_IMAGE", "ghcr.io/mlk-dev/mlk:latest")
+ROUTER_SERVICE = os.environ.get("MLK_ROUTER_SERVICE", names.ROUTER)
+_cluster: Cluster | None = None
+
+
+def cluster() -> Cluster:
+    global _cluster
+    if _cluster is None:
+        _cluster = Cluster()
+    return _cluster
+
+
+def scoring_uri(endpoint: str) -> str:
+    """Where clients reach the endpoint: the router Service's address, with the scheme and host the
+    extension was installed with (sslCname); the Service annotation `mlk.dev/public-url` wins (ingress)."""
+    service = cluster().get("v1", "Service", ROUTER_SERVICE, NAMESPACE) or {}
+    annotations = (service.get("metadata") or {}).get("annotations") or {}
+    base = annotations.get("mlk.dev/public-url")
+    if not base:
+        spec, status = service.get("spec") or {}, service.get("status") or {}
+        ingress = ((status.get("loadBalancer") or {}).get("ingress") or [{}])[0]
+        host = (
+            os.environ.get("MLK_SCORING_HOST")
+            or ingress.get("hostname")
+            or ingress.get("ip")
+            or spec.get("clusterIP")
+            or f"{ROUTER_SERVICE}.{NAMESPACE}"
+        )
+        base = f"{os.environ.get('MLK_SCORING_SCHEME', 'http')}://{host}"
+    return f"{base.rstrip('/')}/api/v1/endpoint/{endpoint}/score"
+
+
+# --- endpoints ------------------------------------------------------------------------------------------
+@kopf.on.resume(names.GROUP, names.VERSION, "onlineendpoints")
+@kopf.on.create(names.GROUP, names.VERSION, "onlineendpoints")
+@kopf.on.update(names.GROUP, names.VERSION, "onlineendpoints")
+def reconcile_endpoint(
+    body: kopf.Body, name: str, namespace: str | None, spec: kopf.Spec, patch: kopf.Patch, **_: Any
+) -> None:
+    assert namespace is not None  # OnlineEndpoint is namespaced
+    secret_name = names.keys_secret_name(name)
+    existing = cluster().get("v1", "Secret", secret_name, namespace)
+    if existing and existing.get("data"):
+        import base64
+
+        keys = {k: base64.b64decode(v).decode() for k, v in existing["data"].items()}
+    else:
+        keys = {
+            "primaryKey": secrets.token_urlsafe(32),
+            "secondaryKey": secrets.token_urlsafe(32),
+            "tokenSecret": secrets.token_urlsafe(32),
+        }
+    for obj in endpoint_objects(dict(body), namespace=namespace, keys=keys):
+        cluster().apply(owned_by(obj, body))
+    traffic = dict(spec.get("traffic") or {})
+    patch.status.update(
+        {
+            "state": "Succeeded",
+            "scoringUri": scoring_uri(name),
+            "swaggerUri": scoring_uri(name).removesuffix("score") + "swagger.json",
+            "keysSecret": secret_name,
+            "traffic": traffic,
+            "trafficText": " ".join(f"{k}={v}" for k, v in sorted(traffic.items())) or "-",
+            "observedGeneration": body.get("metadata", {}).get("generation"),
+        }
+    )
+
+
+# --- deployments ----------------------------------------------------------------------------------------
+def _endpoint_of(spec: kopf.Spec, namespace: str) -> dict[str, Any]:
+    endpoint_name = str(spec["endpoint_name"])
+    found = cluster().get(names.API_VERSION, "OnlineEndpoint", names.canonical(endpoint_name), namespace)
+    if found is None:
+        raise kopf.TemporaryError(f"endpoint '{endpoint_name}' does not exist (yet)", delay=5)
+    return found
+
+
+def _instance_type(spec: kopf.Spec) -> dict[str, Any]:
+    wanted = str(spec.get("instance_type") or names.DEFAULT_INSTANCE_TYPE)
+    found = cluster().get(names.API_VERSION, "InstanceType", wanted)
+    if found is None:
+        raise kopf.PermanentError(
+            f"instance type '{wanted}' does not exist in the cluster (kubectl get instancetypes.mlk.dev lists them)"
+        )
+    return found
+
+
+@kopf.on.resume(names.GROUP, names.VERSION, "onlinedeployments")
+@kopf.on.create(names.GROUP, names.VERSION, "onlinedeployments")
+@kopf.on.update(names.GROUP, names.VERSION, "onlinedeployments")
+def reconcile_deployment(
+    body: kopf.Body, name: str, namespace: str | None, spec: kopf.Spec, patch: kopf.Patch, **_: Any
+) -> None:
+    assert namespace is not None  # OnlineDeployment is namespaced
+    try:
+        endpoint = _endpoint_of(spec, namespace)
+        instance_type = _instance_type(spec)
+        storage_secret = str((spec.get("runtime") or {}).get("storage_secret") or names.k8s_name(name, "storage"))
+        objects = deployment_objects(
+            endpoint,
+            dict(body),
+            namespace=namespace,
+            instance_type=instance_type,
+            system_image=SYSTEM_IMAGE,
+            storage_secret=storage_secret,
+            keys_secret=names.keys_secret_name(str(endpoint["metadata"]["name"])),
+        )
+    except ValueError as exc:
+        patch.status.update(_failed("InvalidSpec", str(exc)))
+        raise kopf.PermanentError(str(exc)) from exc
+    except kopf.PermanentError as exc:
+        patch.status.update(_failed("InstanceTypeNotFound", str(exc)))
+        raise
+    for obj in objects:
+        cluster().apply(owned_by(obj, body))
+    generation = int(body.get("metadata", {}).get("generation") or 1)
+    patch.status.update({"state": "Updating" if generation > 1 else "Creating", "observedGeneration": generation})
+
+
+def _failed(reason: str, message: str) -> dict[str, Any]:
+    return {
+        "state": "Failed",
+        "conditions": [{"type": "Ready", "status": "False", "reason": reason, "message": message}],
+    }
+
+
+@kopf.on.event("apps", "v1", "deployments", labels={names.LABEL_MANAGED_BY: names.MANAGED_BY})
+def workload_changed(body: kopf.Body, namespace: str | None, **_: Any) -> None:
+    """A child Deployment changed: bring its OnlineDeployment's status up to date."""
+    if namespace is None:
+        return
+    owner = next(
+        (ref for ref in body.get("metadata", {}).get("ownerReferences") or [] if ref.get("kind") == "OnlineDeployment"),
+        None,
+    )
+    if owner is None:
+        return
+    parent = cluster().get(names.API_VERSION, "OnlineDeployment", owner["name"], namespace)
+    if parent is None:
+        return
+    selector = ",".join(
+        f"{k}={v}" for k, v in (body.get("spec", {}).get("selector", {}).get("matchLabels") or {}).items()
+    )
+    pods = cluster().list("v1", "Pod", namespace, label_selector=selector) if selector else []
+    logs = ""
+    status = deployment_status(dict(body), pods, int(parent.get("metadata", {}).get("generation") or 1))
+    if status["state"] == "Failed" and pods:
+        try:
+            logs = cluster().pod_log(namespace, pods[0]["metadata"]["name"], "inference-server", tail_lines=30)
+        except Exception:  # the container may never have started: then there is no log to show
+            logs = ""
+        if logs:
+            status = deployment_status(dict(body), pods, int(parent.get("metadata", {}).get("generation") or 1), logs)
+    cluster().patch_status(names.API_VERSION, "OnlineDeployment", owner["name"], {"status": status}, namespace)
