@@ -45,12 +45,13 @@ class Cluster:
                     and self.ref.context is None
                     and os.environ.get("KUBERNETES_SERVICE_HOST")
                 ):
-                    config.load_incluster_config()
+                    config.load_incluster_config()  # type: ignore[no-untyped-call]
                     from kubernetes.client import ApiClient
 
                     self._api = ApiClient()
                 else:
-                    self._api = config.new_client_from_config(config_file=self.ref.kubeconfig, context=self.ref.context)
+                    load = config.new_client_from_config
+                    self._api = load(config_file=self.ref.kubeconfig, context=self.ref.context)  # type: ignore[no-untyped-call]
             except Exception as exc:  # config errors come in many types; all mean "cannot use this kubeconfig"
                 from mlk.errors import UsageError
 

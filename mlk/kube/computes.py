@@ -13,26 +13,45 @@ from mlk.workspace.home import Workspace
 CRD = "onlineendpoints.mlk.dev"
 
 
-def attach(ws: Workspace, spec: Mapping[str, Any], *, kubeconfig: str | None, context: str | None,
-           create_namespace: bool, say: Callable[[str], None]) -> dict[str, Any]:
+def attach(
+    ws: Workspace,
+    spec: Mapping[str, Any],
+    *,
+    kubeconfig: str | None,
+    context: str | None,
+    create_namespace: bool,
+    say: Callable[[str], None],
+) -> dict[str, Any]:
     ref = ClusterRef(kubeconfig, context)
     namespace = spec.get("namespace", "default")
     with Cluster(ref) as cluster:
         version = cluster.server_version()
         say(f"cluster reachable ({ref.describe()}), Kubernetes {version}")
         if cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", CRD) is None:
-            raise ExternalError(f"the mlk extension is not installed in this cluster (no {CRD})",
-                                hint="install it first: mlk extension install --config enableInference=True "
-                                     "inferenceRouterServiceType=LoadBalancer allowInsecureConnections=True")
+            raise ExternalError(
+                f"the mlk extension is not installed in this cluster (no {CRD})",
+                hint="install it first: mlk extension install --config enableInference=True "
+                "inferenceRouterServiceType=LoadBalancer allowInsecureConnections=True",
+            )
         if cluster.get("v1", "Namespace", namespace) is None:
             if not create_namespace:
-                raise NotFoundError(f"namespace '{namespace}' does not exist in the cluster",
-                                    hint="create it (kubectl create namespace ...) or pass --create-namespace")
+                raise NotFoundError(
+                    f"namespace '{namespace}' does not exist in the cluster",
+                    hint="create it (kubectl create namespace ...) or pass --create-namespace",
+                )
             cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
             say(f"created namespace {namespace}")
         server = cluster.api.configuration.host
-    record = {"name": spec["name"], "type": "kubernetes", "namespace": namespace, "kubeconfig": kubeconfig,
-              "context": context, "server": server, "resource_id": spec.get("resource_id"),
-              "description": spec.get("description"), "kubernetes_version": version}
+    record = {
+        "name": spec["name"],
+        "type": "kubernetes",
+        "namespace": namespace,
+        "kubeconfig": kubeconfig,
+        "context": context,
+        "server": server,
+        "resource_id": spec.get("resource_id"),
+        "description": spec.get("description"),
+        "kubernetes_version": version,
+    }
     computes.attach(ws, record)
     return record
