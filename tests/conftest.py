@@ -25,13 +25,13 @@ def run_mlk(*args: str | os.PathLike[str], cwd: Path | None = None) -> Result:
     """Run the real CLI in this process (fast); stdout and stderr kept apart."""
     from typer.testing import CliRunner
 
-    from mlk.cli.app import build
+    from mlk.cli.app import build, expand_multi
 
     old = Path.cwd()
     if cwd is not None:
         os.chdir(cwd)
     try:
-        argv = [str(a) for a in args]
+        argv = expand_multi([str(a) for a in args])
         result = CliRunner().invoke(build(argv), argv, prog_name="mlk")
     finally:
         os.chdir(old)

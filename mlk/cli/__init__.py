@@ -6,6 +6,7 @@ from __future__ import annotations
 def main() -> None:
     import sys
 
-    from mlk.cli.app import build
+    from mlk.cli.app import build, expand_multi
 
-    build(sys.argv[1:])(prog_name="mlk")
+    argv = expand_multi(sys.argv[1:])
+    build(argv)(args=argv, prog_name="mlk")

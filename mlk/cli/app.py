@@ -45,6 +45,7 @@ NOUNS = {
         "Environments: an image plus a conda file, or a Docker build context.",
     ),
     "compute": ("mlk.cli.compute_cmd", "app", "Computes: attach a Kubernetes cluster and namespace to the workspace."),
+    "extension": ("mlk.cli.extension_cmd", "app", "The Kubernetes extension: CRDs, operator, router, GPU plugins."),
     "workspace": (
         "mlk.cli.workspace_cmd",
         "app",
@@ -52,6 +53,27 @@ NOUNS = {
     ),
 }
 _VALUED = {"-o", "--output", "--query", "-w", "--workspace"}
+
+
+_MULTI = {"--config", "--configuration-settings", "--config-protected", "--configuration-protected-settings"}
+
+
+def expand_multi(argv: Sequence[str]) -> list[str]:
+    """az's `--config a=1 b=2` (several values after one flag) → `--config a=1 --config b=2` for click."""
+    out: list[str] = []
+    current: str | None = None
+    for arg in argv:
+        if arg in _MULTI:
+            current = arg
+        elif current is not None and not arg.startswith("-") and "=" in arg:
+            if out and out[-1] != current:
+                out.append(current)
+            out.append(arg)
+            continue
+        else:
+            current = None
+        out.append(arg)
+    return out
 
 
 def requested_noun(argv: Sequence[str]) -> str | None:

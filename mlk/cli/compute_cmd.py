@@ -43,10 +43,20 @@ def attach(
 
     if type_ is not None and type_.lower() != "kubernetes":
         raise UsageError(f"--type {type_}: mlk attaches Kubernetes clusters only")
-    spec = load(file, "compute", set_values=set_values,
-                overrides={"name": name, "type": "kubernetes", "namespace": namespace, "resource_id": resource_id})
-    record = computes.attach(_ws(), spec, kubeconfig=str(kubeconfig.resolve()) if kubeconfig else None,
-                             context=kube_context, create_namespace=create_namespace, say=console.info)
+    spec = load(
+        file,
+        "compute",
+        set_values=set_values,
+        overrides={"name": name, "type": "kubernetes", "namespace": namespace, "resource_id": resource_id},
+    )
+    record = computes.attach(
+        _ws(),
+        spec,
+        kubeconfig=str(kubeconfig.resolve()) if kubeconfig else None,
+        context=kube_context,
+        create_namespace=create_namespace,
+        say=console.info,
+    )
     console.result(record, columns=COLUMNS)
 
 

@@ -18,6 +18,12 @@ EXIT_INTERRUPTED = 130
 def present(exc: BaseException, console: Console) -> int:
     if console.settings.debug:
         console.err.write("".join(traceback.format_exception(exc)))
+    if isinstance(exc, BrokenPipeError):  # `mlk ... | head`: the reader left; nothing to say to anyone
+        import os
+        import sys
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     if isinstance(exc, KeyboardInterrupt):
         console.error("interrupted")
         return EXIT_INTERRUPTED

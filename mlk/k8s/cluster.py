@@ -24,7 +24,8 @@ class ClusterRef:
     context: str | None = None
 
     def describe(self) -> str:
-        return f"context {self.context or '(current)'} of {self.kubeconfig or os.environ.get('KUBECONFIG') or '~/.kube/config'}"
+        source = self.kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
+        return f"context {self.context or '(current)'} of {source}"
 
 
 class Cluster:

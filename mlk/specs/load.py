@@ -137,7 +137,8 @@ def load_document(
         raise SpecError(
             f"{doc.file}: {count} in this {found_kind.name} file",
             sorted(problems),
-            hint=f"fix the lines above; `mlk validate -f {doc.file}` checks again",
+            hint="fix the lines above"
+            + ("" if doc.file.startswith("<") else f"; `mlk validate -f {doc.file}` checks again"),
         )
     data: dict[str, Any] = doc.data
     _resolve(found_kind, data, base)  # first: an old setting name must win over the new name's default

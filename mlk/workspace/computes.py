@@ -31,9 +31,11 @@ def get(ws: Workspace, name: str) -> dict[str, Any]:
         return {"name": LOCAL, "type": "local"}
     found = attached(ws).get(name)
     if found is None:
-        raise NotFoundError(f"compute '{name}' is not attached to workspace '{ws.name}'",
-                            hint="attach the cluster with `mlk compute attach --type Kubernetes -n NAME ...`, "
-                                 "or pass --local to run on this machine")
+        raise NotFoundError(
+            f"compute '{name}' is not attached to workspace '{ws.name}'",
+            hint="attach the cluster with `mlk compute attach --type Kubernetes -n NAME ...`, "
+            "or pass --local to run on this machine",
+        )
     return found
 
 

@@ -1,0 +1,199 @@
+"""The extension in a cluster: install (render → server-side apply), show (component readiness), update
+(what running endpoints it touches), delete (refused while endpoints exist unless forced).
+
+The settings the extension was installed with (secrets excepted) are kept in the ConfigMap
+`mlk-extension` of its namespace, so `update` changes only what it is told and `show` can report them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import mlk
+from mlk.errors import ConflictError, ExternalError, NotFoundError
+from mlk.k8s.cluster import Cluster, ClusterRef
+
+Say = Callable[[str], None]
+RECORD = "mlk-extension"
+PROTECTED = ("sslCertPemFile", "sslKeyPemFile")
+
+
+def options_for(
+    settings: Mapping[str, Any],
+    given: Sequence[str],
+    *,
+    namespace: str,
+    system_image: str | None,
+    node_count: int | None,
+) -> Any:
+    from mlk.render.options import ExtensionOptions
+
+    pem = {k: Path(str(settings[k])).read_text(encoding="utf-8") for k in PROTECTED if k in settings}
+    return ExtensionOptions.from_config(
+        settings,
+        given=given,
+        ssl_cert_pem=pem.get("sslCertPemFile"),
+        ssl_key_pem=pem.get("sslKeyPemFile"),
+        namespace=namespace,
+        system_image=system_image,
+        node_count=node_count,
+    )
+
+
+def render(options: Any) -> list[dict[str, Any]]:
+    from mlk.render.extension import extension_manifests
+
+    return list(extension_manifests(options))
+
+
+def record_object(options: Any, settings: Mapping[str, Any]) -> dict[str, Any]:
+    public = {k: v for k, v in settings.items() if k not in PROTECTED}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": RECORD,
+            "namespace": options.namespace,
+            "labels": {"app.kubernetes.io/managed-by": "mlk", "app.kubernetes.io/name": RECORD},
+        },
+        "data": {
+            "settings.json": json.dumps(public, sort_keys=True),
+            "version": mlk.__version__,
+            "systemImage": options.system_image,
+        },
+    }
+
+
+def write_manifests(objects: Sequence[Mapping[str, Any]], output_dir: Path | None) -> str:
+    """One YAML stream (returned), or one file per object under `output_dir`."""
+    import yaml
+
+    if output_dir is None:
+        return "".join("---\n" + yaml.safe_dump(dict(o), sort_keys=False) for o in objects)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for index, obj in enumerate(objects):
+        meta = obj.get("metadata", {})
+        name = f"{index:02d}-{obj['kind'].lower()}-{meta.get('name')}.yaml"
+        (output_dir / name).write_text(yaml.safe_dump(dict(obj), sort_keys=False), encoding="utf-8")
+    return f"{len(objects)} manifests written to {output_dir}"
+
+
+def apply(cluster: Cluster, objects: Sequence[Mapping[str, Any]], say: Say) -> None:
+    """Apply in order; after the CRDs, wait until they are established (their kinds exist for what follows)."""
+    crds = [o for o in objects if o["kind"] == "CustomResourceDefinition"]
+    for obj in objects:
+        cluster.apply(dict(obj))
+        if crds and obj is crds[-1]:
+            _wait_established(cluster, [c["metadata"]["name"] for c in crds])
+            cluster.refresh()
+    say(f"applied {len(objects)} objects")
+
+
+def _wait_established(cluster: Cluster, names: Sequence[str], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pending = [
+            n
+            for n in names
+            if not any(
+                c.get("type") == "Established" and c.get("status") == "True"
+                for c in (
+                    (cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", n) or {}).get("status") or {}
+                ).get("conditions")
+                or []
+            )
+        ]
+        if not pending:
+            return
+        time.sleep(0.2)
+    raise ExternalError(f"CRDs not established after {timeout:.0f} s: {', '.join(pending)}")
+
+
+def run_helm(options: Any, say: Say) -> None:
+    from mlk.render.extension import helm_commands
+
+    commands = helm_commands(options)
+    if not commands:
+        return
+    if shutil.which("helm") is None:
+        say("helm is not on PATH: install these upstream components yourself (mlk does not re-write them):")
+        for command in commands:
+            say(f"  {command}")
+        return
+    for command in commands:
+        say(f"$ {command}")
+        done = subprocess.run(command, shell=True, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise ExternalError(f"helm failed: {command}", hint=(done.stderr or done.stdout)[-2000:])
+
+
+def installed_settings(cluster: Cluster, namespace: str) -> dict[str, Any]:
+    record = cluster.get("v1", "ConfigMap", RECORD, namespace)
+    if record is None:
+        raise NotFoundError(
+            f"the mlk extension is not installed in namespace '{namespace}'",
+            hint="mlk extension install --config enableInference=True ...",
+        )
+    settings: dict[str, Any] = json.loads(record["data"]["settings.json"])
+    return settings
+
+
+def endpoints(cluster: Cluster) -> list[str]:
+    from mlk.render.names import API_VERSION
+
+    try:
+        found = cluster.list(API_VERSION, "OnlineEndpoint")
+    except NotFoundError:
+        return []
+    return sorted(f"{o['metadata']['namespace']}/{o['metadata']['name']}" for o in found)
+
+
+def components(cluster: Cluster, namespace: str) -> list[dict[str, Any]]:
+    """Each component and whether it is ready."""
+    rows = []
+    for crd in ("onlineendpoints.mlk.dev", "onlinedeployments.mlk.dev", "instancetypes.mlk.dev"):
+        found = cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", crd)
+        established = any(
+            c.get("type") == "Established" and c.get("status") == "True"
+            for c in ((found or {}).get("status") or {}).get("conditions") or []
+        )
+        rows.append(
+            {
+                "component": crd,
+                "kind": "CustomResourceDefinition",
+                "ready": "yes" if established else "missing" if found is None else "no",
+            }
+        )
+    for kind, api in (("Deployment", "apps/v1"), ("DaemonSet", "apps/v1")):
+        for obj in cluster.list(api, kind, namespace, label_selector="app.kubernetes.io/managed-by=mlk"):
+            status = obj.get("status") or {}
+            if kind == "Deployment":
+                ready, wanted = status.get("readyReplicas") or 0, (obj.get("spec") or {}).get("replicas") or 0
+            else:
+                ready, wanted = status.get("numberReady") or 0, status.get("desiredNumberScheduled") or 0
+            rows.append({"component": obj["metadata"]["name"], "kind": kind, "ready": f"{ready}/{wanted}"})
+    return rows
+
+
+def delete(cluster: Cluster, namespace: str, objects: Sequence[Mapping[str, Any]], *, force: bool, say: Say) -> None:
+    existing = endpoints(cluster)
+    if existing and not force:
+        raise ConflictError(
+            f"{len(existing)} endpoint(s) still run on this extension: {', '.join(existing)}",
+            hint="delete them first, or pass --force (their workloads go with the CRDs)",
+        )
+    for obj in reversed(list(objects)):
+        meta = obj.get("metadata", {})
+        cluster.delete(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+    cluster.delete("v1", "ConfigMap", RECORD, namespace)
+    say(f"deleted {len(objects)} objects")
+
+
+def cluster_for(kubeconfig: str | None, context: str | None) -> Cluster:
+    return Cluster(ClusterRef(kubeconfig, context))

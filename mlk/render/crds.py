@@ -1,0 +1,190 @@
+"""The CustomResourceDefinitions of mlk's three resources, their schemas generated from schemas/.
+
+OnlineEndpoint and OnlineDeployment carry the az ml YAML as their `spec` (resolved: Azure's defaults
+filled in), so `kubectl get onlinedeployment blue -o yaml` reads like the file the user wrote. InstanceType
+is Azure's own CRD shape under mlk's group. Fields Azure writes itself (ids, states, URIs) and
+managed-only fields never reach a resource: the CLI drops them when it loads a file (mlk.specs.load).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlk.render import names
+from mlk.render.structural import PRESERVE, to_structural
+from mlk.specs.schemas import load_schema
+
+NOT_IN_SPEC = (  # a resource's name is metadata.name; the rest Azure writes itself or ignores on Kubernetes
+    "$schema",
+    "name",
+    # read-only in Azure, set by the service
+    "id",
+    "kind",
+    "provisioning_state",
+    "scoring_uri",
+    "openapi_uri",
+    "location",
+    "creation_context",
+    "latest_version",
+    # managed online endpoints only
+    "public_network_access",
+    "egress_public_network_access",
+    "private_network_connection",
+)
+_STATUS = {
+    "type": "object",
+    "description": "Written by the mlk operator: state, replicas, scoring URI, messages.",
+    PRESERVE: True,
+}
+_RUNTIME = {
+    "type": "object",
+    "description": (
+        "Filled by mlk at deploy time, never by hand: what the cluster runs for this deployment. "
+        "image: the environment's image (built and pushed); model and code: {digest, name} of the "
+        "content-addressed manifests the storage-initializer fetches; storage: where those manifests "
+        "live (a description without credentials; they are in the storage Secret); inference_config: "
+        "a registered custom container's routes (an inline environment carries its own)."
+    ),
+    "properties": {
+        "image": {"type": "string", "description": "Image of the inference-server container."},
+        "model": {
+            "type": "object",
+            "description": "The model's manifest: its SHA-256 digest and its file or folder name.",
+            "properties": {"digest": {"type": "string"}, "name": {"type": "string"}},
+        },
+        "code": {
+            "type": "object",
+            "description": "The scoring code's manifest: its SHA-256 digest and its folder name.",
+            "properties": {"digest": {"type": "string"}, "name": {"type": "string"}},
+        },
+        "storage": {"type": "string", "description": "The storage holding the manifests (no credentials)."},
+    },
+    PRESERVE: True,
+}
+_AGE = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
+
+
+def spec_schema(schema_file: str) -> dict[str, Any]:
+    """The structural schema of an az ml file's resolved form, minus the fields that are not spec."""
+    schema = load_schema(schema_file)
+    kept = {k: v for k, v in schema["properties"].items() if k not in NOT_IN_SPEC}
+    node = {
+        "type": "object",
+        "description": schema.get("description"),
+        "properties": kept,
+        "required": [r for r in schema.get("required", []) if r in kept],
+    }
+    return to_structural(schema, node)
+
+
+def instance_type_spec_schema() -> dict[str, Any]:
+    schema = load_schema("instanceType.schema.json")
+    return to_structural(schema, schema["properties"]["spec"])
+
+
+def _crd(
+    kind: str,
+    plural: str,
+    short: list[str],
+    scope: str,
+    spec: dict[str, Any],
+    columns: list[dict[str, str]],
+    description: str,
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{names.GROUP}", "labels": names.base_labels("crd")},
+        "spec": {
+            "group": names.GROUP,
+            "scope": scope,
+            "names": {
+                "kind": kind,
+                "listKind": f"{kind}List",
+                "plural": plural,
+                "singular": kind.lower(),
+                "shortNames": short,
+                "categories": ["mlk"],
+            },
+            "versions": [
+                {
+                    "name": names.VERSION,
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "description": description,
+                            "properties": {
+                                "apiVersion": {"type": "string"},
+                                "kind": {"type": "string"},
+                                "metadata": {"type": "object"},
+                                "spec": spec,
+                                "status": _STATUS,
+                            },
+                            "required": ["spec"],
+                        }
+                    },
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": columns,
+                }
+            ],
+        },
+    }
+
+
+def endpoint_crd() -> dict[str, Any]:
+    return _crd(
+        "OnlineEndpoint",
+        "onlineendpoints",
+        ["mlkendpoint", "mlkep"],
+        "Namespaced",
+        spec_schema("kubernetesOnlineEndpoint.schema.json"),
+        [
+            {"name": "State", "type": "string", "jsonPath": ".status.state"},
+            {"name": "Traffic", "type": "string", "jsonPath": ".status.trafficText"},
+            {"name": "URI", "type": "string", "jsonPath": ".status.scoringUri"},
+            _AGE,
+        ],
+        "An Azure ML online endpoint (az ml online-endpoint YAML); its name is the endpoint's name.",
+    )
+
+
+def deployment_crd() -> dict[str, Any]:
+    spec = spec_schema("kubernetesOnlineDeployment.schema.json")
+    spec["properties"]["runtime"] = _RUNTIME
+    return _crd(
+        "OnlineDeployment",
+        "onlinedeployments",
+        ["mlkdeployment", "mlkdep"],
+        "Namespaced",
+        spec,
+        [
+            {"name": "Endpoint", "type": "string", "jsonPath": ".spec.endpoint_name"},
+            {"name": "State", "type": "string", "jsonPath": ".status.state"},
+            {"name": "Ready", "type": "string", "jsonPath": ".status.readyText"},
+            _AGE,
+        ],
+        "An Azure ML Kubernetes online deployment (az ml online-deployment YAML); named <endpoint>-<deployment>.",
+    )
+
+
+def instance_type_crd() -> dict[str, Any]:
+    return _crd(
+        "InstanceType",
+        "instancetypes",
+        ["mlkit"],
+        "Cluster",
+        instance_type_spec_schema(),
+        [
+            {"name": "CPU", "type": "string", "jsonPath": ".spec.resources.limits.cpu"},
+            {"name": "Memory", "type": "string", "jsonPath": ".spec.resources.limits.memory"},
+            _AGE,
+        ],
+        "A node selector and container resources that deployments pick with instance_type (Azure's InstanceType).",
+    )
+
+
+def crds() -> list[dict[str, Any]]:
+    """The three CRDs, in apply order."""
+    return [endpoint_crd(), deployment_crd(), instance_type_crd()]

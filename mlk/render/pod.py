@@ -1,0 +1,170 @@
+"""The pod of one online deployment, in the shape Azure's extension gives it (the contract's "pod shape").
+
+    /var/azureml-app                      emptyDir shared by the two containers
+    ├── <code folder name>/               AML_APP_ROOT (score.py inside, AZUREML_ENTRY_SCRIPT relative to it)
+    └── azureml-models/<model digest>/    AZUREML_MODEL_DIR (the model file or folder inside, by its name)
+
+- init container `storage-initializer` (mlk's image): `python -m mlk.storage.initializer --model <digest>
+  --code <digest> --dest /var/azureml-app` fetches both content-addressed manifests into that layout; the
+  storage's credentials come from the storage Secret (key `storage.json` → MLK_STORAGE_CONFIG).
+- container `inference-server` (the environment's image, which carries mlk): `python -m mlk.server --port
+  5001` with Azure's environment contract; probes GET / on 5001. A custom container (the environment's
+  inference_config) keeps its own command, port and probe routes, and sees the model at model_mount_path.
+- resources: the instance type's requests and limits, the deployment's own overriding them; GPUs in
+  limits only (Kubernetes requests as many); a request above its limit is an error.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from mlk.errors import SpecError
+from mlk.render.objects import quantities, quantity
+from mlk.specs.quantity import parse_quantity
+
+APP_ROOT = "/var/azureml-app"
+MODELS_DIR = f"{APP_ROOT}/azureml-models"
+SERVER_PORT = 5001
+GPU = "nvidia.com/gpu"
+STORAGE_SECRET_KEY = "storage.json"
+"""Key of the storage Secret holding the workspace's storage configuration (JSON), credentials included."""
+STORAGE_ENV = "MLK_STORAGE_CONFIG"
+VOLUME = "azureml-app"
+_PROBE_FIELDS = (
+    ("initial_delay", "initialDelaySeconds"),
+    ("period", "periodSeconds"),
+    ("timeout", "timeoutSeconds"),
+    ("success_threshold", "successThreshold"),
+    ("failure_threshold", "failureThreshold"),
+)
+
+
+def resources(instance_type: Mapping[str, Any], deployment: Mapping[str, Any]) -> dict[str, Any]:
+    """Requests and limits of the inference-server: the instance type's, overridden by the deployment's."""
+    it = instance_type.get("resources") or {}
+    own = deployment.get("resources") or {}
+    limits = {**(quantities(it.get("limits")) or {}), **(quantities(own.get("limits")) or {})}
+    for name, value in (quantities(own.get("limits")) or {}).items():
+        ceiling = (it.get("limits") or {}).get(name)
+        if ceiling is not None and parse_quantity(value) > parse_quantity(ceiling):
+            raise SpecError(f"resources.limits.{name} {value} exceeds the instance type's limit {quantity(ceiling)}")
+    own_requests = quantities(own.get("requests")) or {}
+    requests = {**(quantities(it.get("requests")) or {}), **own_requests}
+    gpus = requests.pop(GPU, None)
+    if gpus is not None:  # an instance type that asks for GPUs in requests: Kubernetes wants them in limits
+        limits.setdefault(GPU, gpus)
+    for name in list(requests):
+        limit = limits.get(name)
+        if limit is None or parse_quantity(requests[name]) <= parse_quantity(limit):
+            continue
+        if name in own_requests:
+            raise SpecError(f"resources.requests.{name} {requests[name]} is above its limit {limit}")
+        requests[name] = limit  # the instance type's request, lowered to the deployment's own limit
+    out: dict[str, Any] = {}
+    if requests:
+        out["requests"] = dict(sorted(requests.items()))
+    if limits:
+        out["limits"] = dict(sorted(limits.items()))
+    return out
+
+
+def wants_gpu(res: Mapping[str, Any]) -> bool:
+    value = (res.get("limits") or {}).get(GPU)
+    return value is not None and parse_quantity(value) > 0
+
+
+def probe(settings: Mapping[str, Any] | None, path: str, port: int | str) -> dict[str, Any]:
+    """A Kubernetes httpGet probe from Azure's probe settings (seconds, snake_case)."""
+    out: dict[str, Any] = {"httpGet": {"path": path, "port": port, "scheme": "HTTP"}}
+    for azure, k8s in _PROBE_FIELDS:
+        if settings and settings.get(azure) is not None:
+            out[k8s] = settings[azure]
+    return out
+
+
+def inference_config(deployment: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """A custom container's routes: from the runtime (a registered environment), else the inline environment."""
+    runtime = deployment.get("runtime") or {}
+    environment = deployment.get("environment")
+    inline = environment.get("inference_config") if isinstance(environment, Mapping) else None
+    found = runtime.get("inference_config") or inline
+    return found if isinstance(found, Mapping) else None
+
+
+def initializer(system_image: str, storage_secret: str, runtime: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The storage-initializer, or None when there is neither model nor code to fetch."""
+    args: list[str] = []
+    for part in ("model", "code"):
+        digest = (runtime.get(part) or {}).get("digest")
+        if digest:
+            args += [f"--{part}", str(digest)]
+    if not args:
+        return None
+    secret = {"secretKeyRef": {"name": storage_secret, "key": STORAGE_SECRET_KEY}}
+    return {
+        "name": "storage-initializer",
+        "image": system_image,
+        "command": ["python", "-m", "mlk.storage.initializer"],
+        "args": [*args, "--dest", APP_ROOT],
+        "env": [{"name": STORAGE_ENV, "valueFrom": secret}, {"name": "PYTHONUNBUFFERED", "value": "1"}],
+        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+        "volumeMounts": [{"name": VOLUME, "mountPath": APP_ROOT}],
+    }
+
+
+def server_env(endpoint: str, deployment: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Azure's environment contract first, then the user's environment_variables (sorted; they may override)."""
+    runtime = deployment.get("runtime") or {}
+    code, model = runtime.get("code") or {}, runtime.get("model") or {}
+    scoring = (deployment.get("code_configuration") or {}).get("scoring_script")
+    system = {
+        "AML_APP_ROOT": f"{APP_ROOT}/{code['name']}" if code.get("name") else None,
+        "AZUREML_ENTRY_SCRIPT": scoring,
+        "AZUREML_MODEL_DIR": f"{MODELS_DIR}/{model['digest']}" if model.get("digest") else None,
+        "SERVICE_NAME": endpoint,
+        "SERVICE_PATH_PREFIX": f"api/v1/endpoint/{endpoint}",
+    }
+    user = {str(k): str(v) for k, v in sorted((deployment.get("environment_variables") or {}).items())}
+    merged = {k: v for k, v in system.items() if v is not None and k not in user}
+    return [{"name": k, "value": v} for k, v in {**merged, **user}.items()]
+
+
+def server(endpoint: str, deployment: Mapping[str, Any], image: str, res: Mapping[str, Any]) -> dict[str, Any]:
+    """The inference-server container."""
+    config = inference_config(deployment)
+    runtime = deployment.get("runtime") or {}
+    mounts = [{"name": VOLUME, "mountPath": APP_ROOT}]
+    container: dict[str, Any] = {"name": "inference-server", "image": image}
+    if config is None:
+        port, live_path, ready_path = SERVER_PORT, "/", "/"
+        container["command"] = ["python", "-m", "mlk.server"]
+        container["args"] = ["--port", str(SERVER_PORT)]
+    else:
+        port = int(config["scoring_route"]["port"])
+        live_path, ready_path = config["liveness_route"]["path"], config["readiness_route"]["path"]
+        digest = (runtime.get("model") or {}).get("digest")
+        if deployment.get("model_mount_path") and digest:
+            sub = f"azureml-models/{digest}"
+            mounts.append({"name": VOLUME, "mountPath": deployment["model_mount_path"], "subPath": sub})
+    live_port = port if config is None else int(config["liveness_route"]["port"])
+    ready_port = port if config is None else int(config["readiness_route"]["port"])
+    container.update(
+        {
+            "env": server_env(endpoint, deployment),
+            "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
+            "livenessProbe": probe(deployment.get("liveness_probe"), live_path, live_port),
+            "readinessProbe": probe(deployment.get("readiness_probe"), ready_path, ready_port),
+            "resources": dict(res),
+            "volumeMounts": mounts,
+        }
+    )
+    return container
+
+
+def grace_seconds(deployment: Mapping[str, Any]) -> int:
+    """Long enough for a request in flight at SIGTERM to finish (mlk serve drains), and at least 30 s."""
+    timeout_ms = int((deployment.get("request_settings") or {}).get("request_timeout_ms", 5000))
+    return max(30, math.ceil(timeout_ms / 1000) + 5)

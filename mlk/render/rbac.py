@@ -1,0 +1,99 @@
+"""ServiceAccounts and least-privilege RBAC for the operator and the router.
+
+Every rule names its API group, resources and verbs: no wildcards, no cluster-admin. Both roles are
+ClusterRoles because endpoints live in any namespace a compute targets. The operator runs kopf in
+standalone mode (one replica, Recreate strategy), so it needs no peering resources and no leases.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlk.render import names
+from mlk.render.objects import meta
+from mlk.render.options import ExtensionOptions
+
+READ = ["get", "list", "watch"]
+WRITE = ["create", "delete", "get", "list", "patch", "update", "watch"]
+
+# (apiGroup, resources, verbs) — sorted by group then resource when rendered
+_OPERATOR_RULES: list[tuple[str, list[str], list[str]]] = [
+    # its own resources: reconcile spec, write status, add/remove finalizers (kopf patches the object)
+    (names.GROUP, ["onlinedeployments", "onlineendpoints"], ["get", "list", "patch", "update", "watch"]),
+    (names.GROUP, ["onlinedeployments/status", "onlineendpoints/status"], ["get", "patch", "update"]),
+    # blockOwnerDeletion on children needs update on the owner's finalizers subresource
+    (names.GROUP, ["onlinedeployments/finalizers", "onlineendpoints/finalizers"], ["update"]),
+    (names.GROUP, ["instancetypes"], READ),
+    # what a deployment becomes
+    ("apps", ["deployments"], WRITE),
+    ("", ["secrets", "serviceaccounts", "services"], WRITE),
+    # readiness, crash reasons, get-logs
+    ("", ["pods"], READ),
+    ("", ["pods/log"], ["get"]),
+    ("discovery.k8s.io", ["endpointslices"], READ),
+    ("", ["events"], ["create", "patch"]),
+    # kopf observes CRDs and namespaces at run time (read-only)
+    ("apiextensions.k8s.io", ["customresourcedefinitions"], ["list", "watch"]),
+    ("", ["namespaces"], ["list", "watch"]),
+]
+_ROUTER_RULES: list[tuple[str, list[str], list[str]]] = [
+    # the routing table: endpoints (traffic, keys Secret), deployments (request settings)
+    (names.GROUP, ["onlinedeployments", "onlineendpoints"], READ),
+    # replicas that are ready, per deployment Service
+    ("discovery.k8s.io", ["endpointslices"], READ),
+    # endpoint keys; RBAC cannot narrow a ClusterRole to Secrets by label, so this is read-only on
+    # Secrets — the router reads only those named by names.keys_secret_name
+    ("", ["secrets"], READ),
+]
+
+
+def _rules(rules: list[tuple[str, list[str], list[str]]]) -> list[dict[str, Any]]:
+    return [
+        {"apiGroups": [group], "resources": sorted(resources), "verbs": sorted(verbs)}
+        for group, resources, verbs in sorted(rules, key=lambda r: (r[0], r[1]))
+    ]
+
+
+def _service_account(name: str, options: ExtensionOptions) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": meta(name, options.namespace, labels=names.base_labels(_component(name))),
+    }
+
+
+def _component(name: str) -> str:
+    return name.removeprefix("mlk-")
+
+
+def _cluster_role(name: str, rules: list[tuple[str, list[str], list[str]]]) -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": meta(name, labels=names.base_labels(_component(name))),
+        "rules": _rules(rules),
+    }
+
+
+def _binding(name: str, options: ExtensionOptions) -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": meta(name, labels=names.base_labels(_component(name))),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": options.namespace}],
+    }
+
+
+def service_accounts(options: ExtensionOptions) -> list[dict[str, Any]]:
+    return [_service_account(names.OPERATOR, options), _service_account(names.ROUTER, options)]
+
+
+def rbac(options: ExtensionOptions) -> list[dict[str, Any]]:
+    """ClusterRoles, then their bindings (a binding to a missing role grants nothing until it exists)."""
+    return [
+        _cluster_role(names.OPERATOR, _OPERATOR_RULES),
+        _cluster_role(names.ROUTER, _ROUTER_RULES),
+        _binding(names.OPERATOR, options),
+        _binding(names.ROUTER, options),
+    ]
