@@ -21,33 +21,6 @@ Say = Callable[[str], None]
 CREATE_TIMEOUT = 20 * 60  # Azure's in-cluster limit
 
 
-def _model(ws: Workspace, spec: Mapping[str, Any], say: Say, progress: Any) -> assets.Registered | None:
-    model = spec.get("model")
-    if model is None:
-        return None
-    if isinstance(model, str) and model.startswith("azureml:"):
-        return assets.resolve(ws, "models", model)
-    inline: dict[str, Any] = model if isinstance(model, dict) else {"path": model}
-    name = str(inline.get("name") or assets.ANONYMOUS)
-    version = str(inline["version"]) if inline.get("version") is not None else None
-    kind = {"type": inline.get("type", "custom_model")}
-    registered = assets.register_tree(ws, "models", name, version, Path(inline["path"]), kind, progress)
-    unchanged = "unchanged, " if registered.reused else ""
-    say(f"model {registered.reference}: {unchanged}{registered.bytes_sent:,} bytes uploaded")
-    return registered
-
-
-def _code(ws: Workspace, spec: Mapping[str, Any], say: Say, progress: Any) -> assets.Registered | None:
-    code = (spec.get("code_configuration") or {}).get("code")
-    if code is None:
-        return None
-    if code.startswith("azureml:"):
-        return assets.resolve(ws, "code", code)
-    registered = assets.register_tree(ws, "code", assets.ANONYMOUS, None, Path(code), None, progress)
-    say(f"code {registered.digest[:12]}: {registered.bytes_sent:,} bytes uploaded")
-    return registered
-
-
 def _environment(ws: Workspace, spec: Mapping[str, Any], say: Say) -> tuple[dict[str, Any], str]:
     """(environment record, python) — built or found in the cache."""
     from mlk.envs.identity import identity_of_spec
@@ -109,8 +82,8 @@ def _materialize(ws: Workspace, registered: assets.Registered) -> Path:
 
 def prepare(ws: Workspace, spec: Mapping[str, Any], say: Say, progress: Any = None) -> dict[str, Any]:
     """Everything a replica needs, registered and on disk: the deployment record's `run` and asset refs."""
-    model = _model(ws, spec, say, progress)
-    code = _code(ws, spec, say, progress)
+    model = assets.deployment_model(ws, spec, say, progress)
+    code = assets.deployment_code(ws, spec, say, progress)
     environment, python = _environment(ws, spec, say)
     if code is None:
         raise UsageError(

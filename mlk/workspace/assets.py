@@ -181,3 +181,36 @@ def manifest_of(ws: Workspace, registered: Registered) -> Any:
 
     with ws.store() as store:
         return load_manifest(store, registered.digest)
+
+
+def deployment_model(
+    ws: Workspace, spec: Mapping[str, Any], say: Callable[[str], None], progress: Any = None
+) -> Registered | None:
+    """A deployment's model: a reference resolved, or an inline/local one registered (anonymous unless named)."""
+    model = spec.get("model")
+    if model is None:
+        return None
+    if isinstance(model, str) and model.startswith("azureml:"):
+        return resolve(ws, "models", model)
+    inline: dict[str, Any] = model if isinstance(model, dict) else {"path": model}
+    name = str(inline.get("name") or ANONYMOUS)
+    version = str(inline["version"]) if inline.get("version") is not None else None
+    kind = {"type": inline.get("type", "custom_model")}
+    registered = register_tree(ws, "models", name, version, Path(inline["path"]), kind, progress)
+    unchanged = "unchanged, " if registered.reused else ""
+    say(f"model {registered.reference}: {unchanged}{registered.bytes_sent:,} bytes uploaded")
+    return registered
+
+
+def deployment_code(
+    ws: Workspace, spec: Mapping[str, Any], say: Callable[[str], None], progress: Any = None
+) -> Registered | None:
+    """A deployment's scoring code, registered as a content-addressed snapshot."""
+    code = (spec.get("code_configuration") or {}).get("code")
+    if code is None:
+        return None
+    if code.startswith("azureml:"):
+        return resolve(ws, "code", code)
+    registered = register_tree(ws, "code", ANONYMOUS, None, Path(code), None, progress)
+    say(f"code {registered.digest[:12]}: {registered.bytes_sent:,} bytes uploaded")
+    return registered
