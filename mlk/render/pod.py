@@ -11,7 +11,8 @@
   5001` with Azure's environment contract; probes GET / on 5001. A custom container (the environment's
   inference_config) keeps its own command, port and probe routes, and sees the model at model_mount_path.
 - resources: the instance type's requests and limits, the deployment's own overriding them; GPUs in
-  limits only (Kubernetes requests as many); a request above its limit is an error.
+  limits only (Kubernetes requests as many); a request above its limit, or a limit above the instance
+  type's, is a ValueError (a permanent error for the operator: retrying cannot fix it).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from mlk.errors import SpecError
 from mlk.render.objects import quantities, quantity
 from mlk.specs.quantity import parse_quantity
 
@@ -49,7 +49,7 @@ def resources(instance_type: Mapping[str, Any], deployment: Mapping[str, Any]) -
     for name, value in (quantities(own.get("limits")) or {}).items():
         ceiling = (it.get("limits") or {}).get(name)
         if ceiling is not None and parse_quantity(value) > parse_quantity(ceiling):
-            raise SpecError(f"resources.limits.{name} {value} exceeds the instance type's limit {quantity(ceiling)}")
+            raise ValueError(f"resources.limits.{name} {value} exceeds the instance type's limit {quantity(ceiling)}")
     own_requests = quantities(own.get("requests")) or {}
     requests = {**(quantities(it.get("requests")) or {}), **own_requests}
     gpus = requests.pop(GPU, None)
@@ -60,7 +60,7 @@ def resources(instance_type: Mapping[str, Any], deployment: Mapping[str, Any]) -
         if limit is None or parse_quantity(requests[name]) <= parse_quantity(limit):
             continue
         if name in own_requests:
-            raise SpecError(f"resources.requests.{name} {requests[name]} is above its limit {limit}")
+            raise ValueError(f"resources.requests.{name} {requests[name]} is above its limit {limit}")
         requests[name] = limit  # the instance type's request, lowered to the deployment's own limit
     out: dict[str, Any] = {}
     if requests:
