@@ -90,8 +90,8 @@ def update(
             _ws(),
             target,
             spec=spec,
-            traffic=endpoints.parse_traffic(traffic) if traffic is not None else None,
-            mirror=endpoints.parse_traffic(mirror_traffic, "--mirror-traffic") if mirror_traffic is not None else None,
+            traffic=parse_traffic(traffic) if traffic is not None else None,
+            mirror=parse_traffic(mirror_traffic, "--mirror-traffic") if mirror_traffic is not None else None,
         )
     )
 

@@ -5,24 +5,20 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from mlk.errors import ConflictError, OperationTimeout, UsageError
 from mlk.k8s.cluster import Cluster
+from mlk.render import crs, names
+from mlk.specs.traffic import check_traffic
 from mlk.workspace import computes
 from mlk.workspace import state as desired
 from mlk.workspace.home import Workspace
 
 Say = Callable[[str], None]
 OPERATOR_WAIT = 60.0
-
-
-def _render() -> Any:
-    from mlk.render import crs, names
-
-    return crs, names
 
 
 @contextmanager
@@ -32,51 +28,73 @@ def connect(ws: Workspace, compute: Mapping[str, Any]) -> Iterator[Cluster]:
 
 
 def get_cr(cluster: Cluster, namespace: str, name: str) -> dict[str, Any] | None:
-    _, names = _render()
     return cluster.get(names.API_VERSION, "OnlineEndpoint", names.canonical(name), namespace)
 
 
 def view(name: str, cr: Mapping[str, Any], compute: str) -> dict[str, Any]:
     spec, status = cr.get("spec") or {}, cr.get("status") or {}
     scoring = status.get("scoringUri")
-    return {"name": name, "auth_mode": spec.get("auth_mode", "key"), "compute": compute,
-            "description": spec.get("description"), "tags": spec.get("tags", {}),
-            "traffic": dict(spec.get("traffic") or {}), "mirror_traffic": dict(spec.get("mirror_traffic") or {}),
-            "provisioning_state": status.get("state", "Creating"), "scoring_uri": scoring,
-            "openapi_uri": scoring.removesuffix("score") + "swagger.json" if scoring else None, "kind": "K8S",
-            "namespace": (cr.get("metadata") or {}).get("namespace")}
+    return {
+        "name": name,
+        "auth_mode": spec.get("auth_mode", "key"),
+        "compute": compute,
+        "description": spec.get("description"),
+        "tags": spec.get("tags", {}),
+        "traffic": dict(spec.get("traffic") or {}),
+        "mirror_traffic": dict(spec.get("mirror_traffic") or {}),
+        "provisioning_state": status.get("state", "Creating"),
+        "scoring_uri": scoring,
+        "openapi_uri": scoring.removesuffix("score") + "swagger.json" if scoring else None,
+        "kind": "K8S",
+        "namespace": (cr.get("metadata") or {}).get("namespace"),
+    }
 
 
-def wait_for(cluster: Cluster, namespace: str, name: str, done: Callable[[dict[str, Any]], bool],
-             timeout: float, what: str) -> dict[str, Any]:
+def wait_for(
+    cluster: Cluster, namespace: str, name: str, done: Callable[[dict[str, Any]], bool], timeout: float, what: str
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         cr = get_cr(cluster, namespace, name)
         if cr is not None and done(cr):
             return cr
         if time.monotonic() > deadline:
-            raise OperationTimeout(f"timed out waiting for {what}",
-                                   hint="is the operator running? mlk extension show")
+            raise OperationTimeout(f"timed out waiting for {what}", hint="is the operator running? mlk extension show")
         time.sleep(0.2)
 
 
-def create(ws: Workspace, spec: Mapping[str, Any], compute: Mapping[str, Any], *, wait: bool, say: Say) -> dict[str, Any]:
-    crs, _ = _render()
+def create(
+    ws: Workspace, spec: Mapping[str, Any], compute: Mapping[str, Any], *, wait: bool, say: Say
+) -> dict[str, Any]:
     name, namespace = str(spec["name"]), str(compute["namespace"])
     if spec.get("auth_mode") == "aad_token":
         raise UsageError("aad_token is for managed endpoints; use key or aml_token")
     with connect(ws, compute) as cluster:
         if get_cr(cluster, namespace, name) is not None:
-            raise ConflictError(f"online endpoint '{name}' already exists in {compute['name']}/{namespace}",
-                                hint=f"change it with mlk online-endpoint update -n {name}")
+            raise ConflictError(
+                f"online endpoint '{name}' already exists in {compute['name']}/{namespace}",
+                hint=f"change it with mlk online-endpoint update -n {name}",
+            )
         cluster.apply(crs.endpoint_cr(dict(spec), namespace, compute=str(compute["name"])))
         with desired.mutate(ws) as state:
-            state["endpoints"][name] = {"spec": dict(spec), "compute": compute["name"], "traffic": {},
-                                        "deployments": {}, "created": time.time(), "operation": None}
+            state["endpoints"][name] = {
+                "spec": dict(spec),
+                "compute": compute["name"],
+                "traffic": {},
+                "deployments": {},
+                "created": time.time(),
+                "operation": None,
+            }
         cr = get_cr(cluster, namespace, name) or {}
         if wait:
-            cr = wait_for(cluster, namespace, name, lambda c: (c.get("status") or {}).get("state") == "Succeeded",
-                          OPERATOR_WAIT, f"the operator to set up endpoint {name}")
+            cr = wait_for(
+                cluster,
+                namespace,
+                name,
+                lambda c: (c.get("status") or {}).get("state") == "Succeeded",
+                OPERATOR_WAIT,
+                f"the operator to set up endpoint {name}",
+            )
         say(f"endpoint {name} created in {compute['name']}/{namespace}")
         return view(name, cr, str(compute["name"]))
 
@@ -87,40 +105,62 @@ def show(ws: Workspace, name: str, compute: Mapping[str, Any]) -> dict[str, Any]
         if cr is None:
             from mlk.errors import NotFoundError
 
-            raise NotFoundError(f"online endpoint '{name}' is gone from {compute['name']}",
-                                hint="it was deleted in the cluster; mlk online-endpoint delete forgets it")
+            raise NotFoundError(
+                f"online endpoint '{name}' is gone from {compute['name']}",
+                hint="it was deleted in the cluster; mlk online-endpoint delete forgets it",
+            )
         return view(name, cr, str(compute["name"]))
 
 
-def update(ws: Workspace, name: str, compute: Mapping[str, Any], *, spec: Mapping[str, Any] | None,
-           traffic: Mapping[str, int] | None, mirror: Mapping[str, int] | None) -> dict[str, Any]:
-    from mlk.local.endpoints import check_traffic  # pure rules shared with the embedded default
-
-    _, names = _render()
+def update(
+    ws: Workspace,
+    name: str,
+    compute: Mapping[str, Any],
+    *,
+    spec: Mapping[str, Any] | None,
+    traffic: Mapping[str, int] | None,
+    mirror: Mapping[str, int] | None,
+) -> dict[str, Any]:
     namespace = str(compute["namespace"])
     with connect(ws, compute) as cluster:
         cr = get_cr(cluster, namespace, name)
         if cr is None:
             raise UsageError(f"online endpoint '{name}' is not in the cluster")
-        deployments = {d["spec"]["name"]: {} for d in cluster.list(
-            names.API_VERSION, "OnlineDeployment", namespace, label_selector=f"{names.LABEL_ENDPOINT}={names.canonical(name)}")}
+        deployments = [
+            str(d["spec"]["name"])
+            for d in cluster.list(
+                names.API_VERSION,
+                "OnlineDeployment",
+                namespace,
+                label_selector=f"{names.LABEL_ENDPOINT}={names.canonical(name)}",
+            )
+        ]
         current = cr.get("spec") or {}
-        new_traffic = {**dict.fromkeys(current.get("traffic") or {}, 0), **(traffic or {})} if traffic is not None \
+        new_traffic = (
+            {**dict.fromkeys(current.get("traffic") or {}, 0), **(traffic or {})}
+            if traffic is not None
             else dict((spec or {}).get("traffic") or current.get("traffic") or {})
-        new_mirror = dict(mirror if mirror is not None else (spec or {}).get("mirror_traffic") or
-                          current.get("mirror_traffic") or {})
-        check_traffic({"deployments": deployments}, new_traffic, new_mirror)
+        )
+        new_mirror = dict(
+            mirror if mirror is not None else (spec or {}).get("mirror_traffic") or current.get("mirror_traffic") or {}
+        )
+        check_traffic(deployments, new_traffic, new_mirror)
         body = {"spec": {"traffic": new_traffic, "mirror_traffic": new_mirror}}
         if spec is not None:
             body["spec"].update({k: spec[k] for k in ("description", "tags") if k in spec})
         cluster.patch_merge(names.API_VERSION, "OnlineEndpoint", names.canonical(name), body, namespace)
-        cr = wait_for(cluster, namespace, name, lambda c: (c.get("status") or {}).get("traffic") == new_traffic,
-                      OPERATOR_WAIT, f"the operator to apply the traffic of {name}")
+        cr = wait_for(
+            cluster,
+            namespace,
+            name,
+            lambda c: (c.get("status") or {}).get("traffic") == new_traffic,
+            OPERATOR_WAIT,
+            f"the operator to apply the traffic of {name}",
+        )
         return view(name, cr, str(compute["name"]))
 
 
 def delete(ws: Workspace, name: str, compute: Mapping[str, Any], timeout: float = 120) -> None:
-    _, names = _render()
     namespace = str(compute["namespace"])
     with connect(ws, compute) as cluster:
         cluster.delete(names.API_VERSION, "OnlineEndpoint", names.canonical(name), namespace)
@@ -134,7 +174,6 @@ def delete(ws: Workspace, name: str, compute: Mapping[str, Any], timeout: float 
 
 
 def keys(ws: Workspace, name: str, compute: Mapping[str, Any]) -> dict[str, str]:
-    _, names = _render()
     with connect(ws, compute) as cluster:
         secret = cluster.get("v1", "Secret", names.keys_secret_name(name), str(compute["namespace"]))
     if secret is None:
@@ -145,9 +184,9 @@ def keys(ws: Workspace, name: str, compute: Mapping[str, Any]) -> dict[str, str]
 def regenerate(ws: Workspace, name: str, compute: Mapping[str, Any], which: str) -> None:
     import secrets as csprng
 
-    _, names = _render()
     field = "primaryKey" if which == "primary" else "secondaryKey"
     value = base64.b64encode(csprng.token_urlsafe(32).encode()).decode()
     with connect(ws, compute) as cluster:
-        cluster.patch_merge("v1", "Secret", names.keys_secret_name(name), {"data": {field: value}},
-                            str(compute["namespace"]))
+        cluster.patch_merge(
+            "v1", "Secret", names.keys_secret_name(name), {"data": {field: value}}, str(compute["namespace"])
+        )

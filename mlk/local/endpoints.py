@@ -11,41 +11,12 @@ from typing import Any
 
 from mlk.errors import ConflictError, ExternalError, UsageError
 from mlk.local import control, runtime
+from mlk.specs.traffic import check_traffic
 from mlk.workspace import keys
 from mlk.workspace import state as desired
 from mlk.workspace.home import Workspace
 
 UPDATABLE = ("description", "tags", "traffic", "mirror_traffic")
-
-
-def parse_traffic(text: str, option: str = "--traffic") -> dict[str, int]:
-    """`blue=90 green=10` (az's form; commas work too) → {"blue": 90, "green": 10}."""
-    shares: dict[str, int] = {}
-    for part in text.replace(",", " ").split():
-        name, sep, value = part.partition("=")
-        if not sep or not value.strip().isdigit():
-            raise UsageError(f"{option} '{text}': expected NAME=PERCENT pairs", hint=f'{option} "blue=90 green=10"')
-        shares[name.strip()] = int(value)
-    return shares
-
-
-def check_traffic(record: Mapping[str, Any], traffic: Mapping[str, int], mirror: Mapping[str, int]) -> None:
-    live = {d for d, r in record.get("deployments", {}).items() if not r.get("deleting")}
-    for field, shares in (("traffic", traffic), ("mirror_traffic", mirror)):
-        unknown = sorted(set(shares) - live)
-        if unknown:
-            raise UsageError(
-                f"{field} names deployments that do not exist: {', '.join(unknown)}",
-                hint=f"deployments of this endpoint: {', '.join(sorted(live)) or 'none yet'}",
-            )
-    total = sum(traffic.values())
-    if traffic and total not in (0, 100):
-        raise UsageError(f"traffic sums to {total}; it must be 0 or 100")
-    if len(mirror) > 1 or any(v > 50 for v in mirror.values()):
-        raise UsageError("mirror traffic goes to one deployment, at most 50 percent")
-    for name, share in mirror.items():
-        if share and traffic.get(name, 0):
-            raise UsageError(f"'{name}' gets live traffic; a deployment receives live or mirrored traffic, not both")
 
 
 def scoring_uri(ws: Workspace, name: str) -> str:
@@ -137,7 +108,9 @@ def update(
         if traffic is not None:  # az: names not given keep nothing; the given shares are the whole split
             new_traffic = {**dict.fromkeys(record.get("traffic", {}), 0), **traffic}
         new_mirror = dict(mirror) if mirror is not None else dict(record.get("mirror_traffic", {}))
-        check_traffic(record, new_traffic, new_mirror)
+        check_traffic(
+            (d for d, r in record.get("deployments", {}).items() if not r.get("deleting")), new_traffic, new_mirror
+        )
         record["traffic"], record["mirror_traffic"] = new_traffic, new_mirror
         shown = view(ws, name, record)
     control.poke(ws)

@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = argv if argv is not None else sys.argv[1:]
     liveness = next((a.split("=", 1)[1] for a in args if a.startswith("--liveness=")), "http://0.0.0.0:8080/healthz")
-    asyncio.run(kopf.operator(clusterwide=True, liveness_endpoint=liveness))
+    asyncio.run(kopf.operator(clusterwide=True, standalone=True, liveness_endpoint=liveness))
     return 0
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import kopf
 
 from mlk.k8s.cluster import Cluster
+from mlk.operator import storage
 from mlk.operator.status import deployment_status
 from mlk.render import names
 from mlk.render.workload import deployment_objects, endpoint_objects, owned_by
@@ -118,7 +119,7 @@ def reconcile_deployment(
     try:
         endpoint = _endpoint_of(spec, namespace)
         instance_type = _instance_type(spec)
-        storage_secret = str((spec.get("runtime") or {}).get("storage_secret") or names.k8s_name(name, "storage"))
+        storage_secret = _storage(body, spec)
         objects = deployment_objects(
             endpoint,
             dict(body),
@@ -138,6 +139,24 @@ def reconcile_deployment(
         cluster().apply(owned_by(obj, body))
     generation = int(body.get("metadata", {}).get("generation") or 1)
     patch.status.update({"state": "Updating" if generation > 1 else "Creating", "observedGeneration": generation})
+
+
+def _storage(body: kopf.Body, spec: kopf.Spec) -> str:
+    source = (spec.get("runtime") or {}).get("storage_secret")
+    if not source:
+        raise ValueError("spec.runtime.storage_secret is missing: create deployments with mlk online-deployment")
+    try:
+        return storage.ensure(cluster(), body, str(source))
+    except storage.MissingStorage as exc:
+        raise kopf.TemporaryError(str(exc), delay=10) from exc
+
+
+@kopf.timer(names.GROUP, names.VERSION, "onlinedeployments", interval=3600, initial_delay=60, idle=60)
+def renew_storage(body: kopf.Body, spec: kopf.Spec, **_: Any) -> None:
+    """Keep the pods' read-only SAS valid: a pod started by a scale-up next week must still fetch its model."""
+    source = (spec.get("runtime") or {}).get("storage_secret")
+    if source:
+        storage.ensure(cluster(), body, str(source))
 
 
 def _failed(reason: str, message: str) -> dict[str, Any]:

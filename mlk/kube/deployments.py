@@ -1,0 +1,265 @@
+"""Online deployments on a Kubernetes compute: upload model and code, resolve the image, apply the
+OnlineDeployment, then follow its status (the operator writes the real failure reason there).
+
+The cluster reads assets from the workspace's blob storage: the CLI puts the workspace's storage
+configuration in a Secret of the namespace (the workspace's connection, as Azure keeps one), and the
+operator gives each deployment's pods only a read-only SAS derived from it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from mlk.errors import ConflictError, ExternalError, NotFoundError, OperationTimeout, UsageError
+from mlk.k8s.cluster import Cluster
+from mlk.kube import endpoints
+from mlk.render import crs, names
+from mlk.render.pod import STORAGE_SECRET_KEY
+from mlk.workspace import assets
+from mlk.workspace import state as desired
+from mlk.workspace.home import Workspace
+
+Say = Callable[[str], None]
+CREATE_TIMEOUT = 20 * 60  # Azure's limit for a Kubernetes deployment to become ready
+KIND = "OnlineDeployment"
+
+
+def storage_secret_name(ws: Workspace) -> str:
+    return names.k8s_name("mlk-storage", ws.name)
+
+
+def _storage_secret(ws: Workspace, namespace: str) -> dict[str, Any]:
+    config = ws.storage_config()
+    if config.type != "blob":
+        raise UsageError(
+            f"workspace '{ws.name}' keeps its assets on this machine; a cluster cannot read them",
+            hint="use blob storage: mlk workspace create NAME --storage-connection-string '...' (Azurite works)",
+        )
+    fields = {k: v for k, v in vars(config).items() if v is not None}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": storage_secret_name(ws),
+            "namespace": namespace,
+            "labels": {**names.base_labels("storage"), "mlk.dev/workspace": names.k8s_name(ws.name)},
+        },
+        "stringData": {STORAGE_SECRET_KEY: json.dumps(fields)},
+    }
+
+
+def _image(ws: Workspace, spec: Mapping[str, Any]) -> tuple[str, dict[str, Any] | None]:
+    """(image, custom container routes) of the deployment's environment."""
+    env = spec.get("environment")
+    if env is None:
+        raise UsageError(
+            "a deployment on Kubernetes needs an environment with an image",
+            hint="add environment: {image: REGISTRY/IMAGE:TAG} (an image with mlk installed)",
+        )
+    definition = (
+        dict((assets.resolve(ws, "environments", env).record or {})["definition"])
+        if isinstance(env, str)
+        else dict(env)
+    )
+    if definition.get("conda_file"):
+        raise UsageError(
+            "this environment is built from a conda file; building images comes with `mlk image build` "
+            "(not in this release)",
+            hint="use an environment whose image already has the packages and mlk: environment: {image: ...}",
+        )
+    if not definition.get("image"):
+        raise UsageError("the environment has no image", hint="set environment.image (or a build context)")
+    return str(definition["image"]), definition.get("inference_config")
+
+
+def _asset(ws: Workspace, registered: assets.Registered | None) -> dict[str, str] | None:
+    if registered is None:
+        return None
+    return {"digest": registered.digest, "name": assets.manifest_of(ws, registered).name}
+
+
+def get_cr(cluster: Cluster, namespace: str, endpoint: str, name: str) -> dict[str, Any] | None:
+    return cluster.get(names.API_VERSION, KIND, names.deployment_object_name(endpoint, name), namespace)
+
+
+def create(
+    ws: Workspace,
+    spec: Mapping[str, Any],
+    compute: Mapping[str, Any],
+    *,
+    all_traffic: bool,
+    wait: bool,
+    say: Say,
+    progress: Any = None,
+    update: bool = False,
+) -> dict[str, Any]:
+    endpoint, name, namespace = str(spec["endpoint_name"]), str(spec["name"]), str(compute["namespace"])
+    image, inference_config = _image(ws, spec)
+    with endpoints.connect(ws, compute) as cluster:
+        if endpoints.get_cr(cluster, namespace, endpoint) is None:
+            raise NotFoundError(
+                f"online endpoint '{endpoint}' does not exist in {compute['name']}/{namespace}",
+                hint=f"create it first: mlk online-endpoint create -n {endpoint}",
+            )
+        existing = get_cr(cluster, namespace, endpoint, name)
+        if existing is not None and not update:
+            raise ConflictError(
+                f"online deployment '{name}' already exists in endpoint '{endpoint}'",
+                hint="change it with mlk online-deployment update -f FILE",
+            )
+        if existing is None and update:
+            raise NotFoundError(f"online deployment '{name}' of endpoint '{endpoint}' does not exist")
+        secret = _storage_secret(ws, namespace)
+        runtime = {
+            "image": image,
+            "model": _asset(ws, assets.deployment_model(ws, spec, say, progress)),
+            "code": _asset(ws, assets.deployment_code(ws, spec, say, progress)),
+            "storage": ws.storage_config().describe(),
+            "storage_secret": secret["metadata"]["name"],
+            "inference_config": inference_config,
+        }
+        cluster.apply(secret)
+        cr = cluster.apply(crs.deployment_cr(spec, namespace, runtime={k: v for k, v in runtime.items() if v}))
+        _remember(ws, spec)
+        say(f"applied {KIND} {cr['metadata']['name']} (image {image})")
+        if wait:
+            follow(cluster, namespace, endpoint, name, int(cr["metadata"].get("generation") or 1), say)
+    if all_traffic:
+        endpoints.update(ws, endpoint, compute, spec=None, traffic={name: 100}, mirror=None)
+    return show(ws, endpoint, name, compute)
+
+
+def _remember(ws: Workspace, spec: Mapping[str, Any]) -> None:
+    with desired.mutate(ws) as state:
+        record = desired.endpoint(state, str(spec["endpoint_name"]))
+        record["deployments"][str(spec["name"])] = {"spec": dict(spec), "updated": time.time()}
+
+
+def follow(
+    cluster: Cluster,
+    namespace: str,
+    endpoint: str,
+    name: str,
+    generation: int,
+    say: Say,
+    timeout: float = CREATE_TIMEOUT,
+) -> dict[str, Any]:
+    """Wait for the operator's verdict on `generation`, saying each new condition as it appears."""
+    deadline, last = time.monotonic() + timeout, ""
+    while True:
+        cr = get_cr(cluster, namespace, endpoint, name)
+        if cr is None:
+            raise NotFoundError(f"online deployment '{name}' was deleted while waiting for it")
+        status = cr.get("status") or {}
+        current = status.get("observedGeneration") == generation
+        condition: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+        line = f"  {status.get('state', 'Creating')}: {condition.get('message') or 'waiting for the operator'}"
+        if current and line != last:
+            say(line.split("\n", maxsplit=1)[0])
+            last = line
+        if current and status.get("state") == "Succeeded":
+            return cr
+        if current and status.get("state") == "Failed":
+            message = condition.get("message") or ""
+            first, _, rest = message.partition("\n")
+            raise ExternalError(
+                f"deployment '{name}' failed: {condition.get('reason', 'Failed')}: {first}",
+                hint=("the last lines it printed:\n" + rest) if rest else f"mlk online-deployment get-logs -n {name}",
+            )
+        if time.monotonic() > deadline:
+            raise OperationTimeout(
+                f"deployment '{name}' is not ready after {timeout:.0f} s",
+                hint=f"kubectl -n {namespace} describe {KIND.lower()}s.{names.GROUP} "
+                f"{names.deployment_object_name(endpoint, name)}",
+            )
+        time.sleep(0.25)
+
+
+def view(cr: Mapping[str, Any]) -> dict[str, Any]:
+    spec, status = cr.get("spec") or {}, cr.get("status") or {}
+    runtime = spec.get("runtime") or {}
+    condition = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+    out = {
+        "name": spec.get("name"),
+        "endpoint_name": spec.get("endpoint_name"),
+        "type": "kubernetes",
+        "provisioning_state": status.get("state", "Creating"),
+        "model": spec.get("model"),
+        "environment": spec.get("environment"),
+        "image": runtime.get("image"),
+        "code_configuration": spec.get("code_configuration"),
+        "instance_type": spec.get("instance_type"),
+        "instance_count": spec.get("instance_count"),
+        "request_settings": spec.get("request_settings"),
+        "scale_settings": spec.get("scale_settings"),
+        "ready_replicas": status.get("readyReplicas", 0),
+        "namespace": (cr.get("metadata") or {}).get("namespace"),
+    }
+    if condition and condition.get("status") != "True":
+        out["reason"] = {"reason": condition.get("reason"), "message": condition.get("message")}
+    return out
+
+
+def show(ws: Workspace, endpoint: str, name: str, compute: Mapping[str, Any]) -> dict[str, Any]:
+    with endpoints.connect(ws, compute) as cluster:
+        cr = get_cr(cluster, str(compute["namespace"]), endpoint, name)
+    if cr is None:
+        raise NotFoundError(f"online deployment '{name}' of endpoint '{endpoint}' is not in the cluster")
+    return view(cr)
+
+
+def listing(ws: Workspace, endpoint: str, compute: Mapping[str, Any]) -> list[dict[str, Any]]:
+    with endpoints.connect(ws, compute) as cluster:
+        found = cluster.list(
+            names.API_VERSION,
+            KIND,
+            str(compute["namespace"]),
+            label_selector=f"{names.LABEL_ENDPOINT}={names.canonical(endpoint)}",
+        )
+    return sorted((view(cr) for cr in found), key=lambda d: str(d["name"]))
+
+
+def delete(ws: Workspace, endpoint: str, name: str, compute: Mapping[str, Any], timeout: float = 120) -> None:
+    namespace = str(compute["namespace"])
+    with endpoints.connect(ws, compute) as cluster:
+        ep = endpoints.get_cr(cluster, namespace, endpoint)
+        share = int(((ep or {}).get("spec") or {}).get("traffic", {}).get(name, 0))
+        if share:
+            raise ConflictError(
+                f"deployment '{name}' still gets {share}% of the traffic of '{endpoint}'",
+                hint=f'move it first: mlk online-endpoint update -n {endpoint} --traffic "{name}=0 ..."',
+            )
+        if not cluster.delete(names.API_VERSION, KIND, names.deployment_object_name(endpoint, name), namespace):
+            raise NotFoundError(f"online deployment '{name}' of endpoint '{endpoint}' is not in the cluster")
+        deadline = time.monotonic() + timeout
+        while get_cr(cluster, namespace, endpoint, name) is not None:
+            if time.monotonic() > deadline:
+                raise OperationTimeout(f"deployment {name} is still being deleted", hint="the operator removes it")
+            time.sleep(0.2)
+    with desired.mutate(ws) as state:
+        record = state["endpoints"].get(endpoint)
+        if record is not None:
+            record["deployments"].pop(name, None)
+
+
+def logs(ws: Workspace, endpoint: str, name: str, compute: Mapping[str, Any], lines: int, container: str) -> str:
+    """The container's log from each pod of the deployment (kubectl logs, with Azure's container names)."""
+    namespace = str(compute["namespace"])
+    selector = ",".join(f"{k}={v}" for k, v in names.selector_labels(endpoint, name).items())
+    with endpoints.connect(ws, compute) as cluster:
+        if get_cr(cluster, namespace, endpoint, name) is None:
+            raise NotFoundError(f"online deployment '{name}' of endpoint '{endpoint}' is not in the cluster")
+        pods = cluster.list("v1", "Pod", namespace, label_selector=selector)
+        parts = []
+        for pod in sorted(pods, key=lambda p: str(p["metadata"]["name"])):
+            pod_name = pod["metadata"]["name"]
+            try:
+                text = cluster.pod_log(namespace, pod_name, container, tail_lines=lines)
+            except Exception as exc:  # a container that never started has no log: say why instead
+                text = f"(no log: {getattr(exc, 'message', None) or exc})"
+            parts.append(f"--- {pod_name} ---\n{text.rstrip()}" if len(pods) > 1 else text.rstrip())
+    return "\n".join(parts) if parts else f"(no pods for deployment '{name}' yet)"
