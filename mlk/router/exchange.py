@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from mlk.http import admission
 from mlk.router import upstream as pool
 from mlk.router.ids import request_id
 from mlk.router.state import Deployment, Replica
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from mlk.router.service import Router
 
 RETRY_BODY_LIMIT = 1024 * 1024
+BUSY_BACKOFF_FIRST = 0.002  # a replica another router filled: retry after 2 ms, doubling up to 50 ms
+BUSY_BACKOFF_MAX = 0.05
 CONNECT_TIMEOUT = 3.0
 # Hop-by-hop and routing headers: never forwarded as they are.
 DROP_REQUEST = {
@@ -41,6 +44,7 @@ DROP_REQUEST = {
     b"expect",
     b"x-request-id",
     b"azureml-model-deployment",
+    admission.REQUEST_HEADER.encode(),
 }
 DROP_RESPONSE = {
     b"connection",
@@ -74,6 +78,9 @@ _REASONS = {
 }
 
 
+_BUSY = admission.BUSY_HEADER.encode()
+
+
 class Exchange:
     def __init__(
         self,
@@ -102,6 +109,9 @@ class Exchange:
         self.replica: Replica | None = None
         self.path = b""
         self.attempt = 0
+        self.bounces = 0
+        self.bounced = False
+        """The replica answered x-mlk-busy: its answer is swallowed and the request goes again."""
         self.status = 0
         self.sent_bytes = 0
         self.mirror_to: Deployment | None = None
@@ -149,8 +159,8 @@ class Exchange:
         self.router.in_flight.add(self)
         self._dispatch()
 
-    def _dispatch(self) -> None:
-        self.attempt += 1
+    def _dispatch(self, attempt: bool = True) -> None:
+        self.attempt += attempt
         assert self.replica is not None
         upstream = pool.take(self.replica)
         if upstream is None:
@@ -200,6 +210,8 @@ class Exchange:
                 continue
             lines.append(b"%s: %s\r\n" % (name, value))
         lines.append(b"x-request-id: %s\r\n" % self.request_id.encode())
+        if self.deployment is not None:
+            lines.append(b"x-mlk-admission: %d\r\n" % self.deployment.concurrency)
         if self.request_chunked:
             lines.append(b"Transfer-Encoding: chunked\r\n\r\n")
         elif length is not None:
@@ -225,6 +237,36 @@ class Exchange:
         self.router.metrics.retries.inc((self.endpoint, deployment.name))
         self._dispatch()
 
+    def _bounce(self) -> None:
+        """Another router filled the replica (mlk.http.admission): try a replica with room, else wait and
+        send again, for at most max_queue_wait_ms since the request arrived."""
+        self.bounced = False
+        self.bounces += 1
+        deployment, replica = self.deployment, self.replica
+        assert deployment is not None and replica is not None
+        self.router.metrics.busy.inc((self.endpoint, deployment.name))
+        waited = time.perf_counter() - self.started
+        budget = deployment.config.settings.max_queue_wait_ms / 1000
+        if waited >= budget or not (self.keep_copy or self.body_size == 0):
+            self.fail(429, f"no replica of '{deployment.name}' had room within max_queue_wait_ms")
+            return
+        other = deployment.try_acquire(avoid=replica)
+        if other is not None:
+            deployment.release(replica)
+            self.replica = other
+            self._dispatch(attempt=False)
+            return
+        delay = min(BUSY_BACKOFF_MAX, BUSY_BACKOFF_FIRST * 2 ** (self.bounces - 1), budget - waited)
+        self.router.loop.call_later(delay, self._resend)
+
+    def _resend(self) -> None:
+        if self.settled:
+            return
+        if self.client.gone:
+            self._settle()
+            return
+        self._dispatch(attempt=False)
+
     def timed_out(self) -> None:
         """Called by the router's sweep once the deadline passed."""
         if self.upstream is not None:
@@ -247,6 +289,9 @@ class Exchange:
 
     # --- the answer, fed by the upstream ----------------------------------------------------------------
     def upstream_head(self, status: int, headers: list[tuple[bytes, bytes]], chunked: bool) -> None:
+        if status == 429 and any(n.lower() == _BUSY for n, _ in headers):
+            self.bounced = True
+            return
         self.responded = True
         self.status = 502 if status == 500 else status  # Kubernetes azureml-fe: a crashed run() is 502
         lines = [b"HTTP/1.1 %d %s\r\n" % (self.status, _REASONS.get(self.status, b"Unknown"))]
@@ -272,11 +317,17 @@ class Exchange:
         self.client.write(b"".join(lines))
 
     def upstream_body(self, chunk: bytes) -> None:
+        if self.bounced:
+            return
         self.sent_bytes += len(chunk)
         self.client.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if self.rechunk else chunk)
 
     def upstream_done(self, upstream: Upstream, reusable: bool) -> None:
         self.upstream = None
+        if self.bounced:
+            pool.give_back(upstream) if reusable and self.body_done else upstream.close()
+            self._bounce()
+            return
         if self.rechunk:
             self.client.write(b"0\r\n\r\n")
         if reusable and self.body_done:

@@ -30,6 +30,13 @@ class RouterMetrics:
                 "mlk_router_retries_total", "Requests sent again to another replica after a connection failure.", LABELS
             )
         )
+        self.busy = self.registry.add(
+            Counter(
+                "mlk_router_replica_busy_total",
+                "Requests a replica refused because other routers had filled it (sent again or to another).",
+                LABELS,
+            )
+        )
         self.ejections = self.registry.add(
             Counter("mlk_router_ejections_total", "Replicas taken out of rotation after repeated failures.", LABELS)
         )

@@ -13,6 +13,8 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
+from mlk.http import admission
+from mlk.http.admission import parse_limit
 from mlk.http.message import Request, Response
 from mlk.server import responses
 from mlk.server.accesslog import AccessLog
@@ -158,6 +160,12 @@ class ScoringApp:
             response = responses.error(405, "Method not allowed")
             response.headers += trailer
             return response
+        limit = parse_limit(request.headers.get(admission.REQUEST_HEADER))
+        if limit is not None and self.runner.queued >= limit:  # another router's requests fill this replica
+            self.metrics.busy.inc()
+            busy = responses.error(429, "this replica is at max_concurrent_requests_per_instance")
+            busy.headers += [(admission.BUSY_HEADER, "1"), *trailer]
+            return busy
         return self.runner.submit(ScoreJob(self, request, trailer))
 
     def metrics_page(self, request: Request) -> Response:

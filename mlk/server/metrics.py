@@ -24,6 +24,12 @@ class ServerMetrics:
                 read=lambda: {(): float(runner.queued)},
             )
         )
+        self.busy = self.registry.add(
+            Counter(
+                "mlk_server_admission_refused_total",
+                "Router requests refused because this replica was at its concurrency limit.",
+            )
+        )
         self.run_errors = self.registry.add(
             Counter("mlk_server_run_errors_total", "run() calls that raised an exception.")
         )
