@@ -1,4 +1,4 @@
-"""`mlk online-deployment`: az ml's deployment commands, on the embedded default (Kubernetes: the next issue).
+"""`mlk online-deployment`: az ml's deployment commands, on the compute their endpoint lives on.
 
 Not supported yet: --local with Docker (the images issue), --package-model.
 """
@@ -53,11 +53,21 @@ def create(
         overrides={"name": name, "endpoint_name": endpoint_name},
         skip_script_validation=skip_script_validation,
     )
+    from mlk.cli.placement import is_local, of_endpoint
     from mlk.storage.progress import progress_bar
 
-    created = deployments.create(
-        _ws(), spec, all_traffic=all_traffic, wait=not no_wait, say=_say, progress=progress_bar
-    )
+    ws = _ws()
+    compute = of_endpoint(ws, spec["endpoint_name"])
+    if is_local(compute):
+        created = deployments.create(
+            ws, spec, all_traffic=all_traffic, wait=not no_wait, say=_say, progress=progress_bar
+        )
+    else:
+        from mlk.kube import deployments as kube_deployments
+
+        created = kube_deployments.create(
+            ws, spec, compute, all_traffic=all_traffic, wait=not no_wait, say=_say, progress=progress_bar
+        )
     console.result(created, columns=COLUMNS)
 
 
@@ -92,22 +102,51 @@ def update(
         spec = stored_with(
             state.deployment(state.load(ws), endpoint_name, name)["spec"], set_values or [], "online-deployment"
         )
-    console.result(deployments.create(ws, spec, all_traffic=False, wait=not no_wait, say=_say, update=True))
+    from mlk.cli.placement import is_local, of_endpoint
+
+    compute = of_endpoint(ws, spec["endpoint_name"])
+    if is_local(compute):
+        console.result(deployments.create(ws, spec, all_traffic=False, wait=not no_wait, say=_say, update=True))
+        return
+    from mlk.kube import deployments as kube_deployments
+
+    console.result(
+        kube_deployments.create(ws, spec, compute, all_traffic=False, wait=not no_wait, say=_say, update=True)
+    )
 
 
 @command(app, "show", help="Show a deployment (provisioning_state, replicas, the failure when there is one).")
 def show(name: Required, endpoint_name: Endpoint) -> None:
-    from mlk.local import deployments
+    from mlk.cli.placement import is_local, of_endpoint
 
-    console.result(deployments.show(_ws(), endpoint_name, name), columns=COLUMNS)
+    ws = _ws()
+    compute = of_endpoint(ws, endpoint_name)
+    if is_local(compute):
+        from mlk.local import deployments
+
+        console.result(deployments.show(ws, endpoint_name, name), columns=COLUMNS)
+        return
+    from mlk.kube import deployments as kube_deployments
+
+    console.result(kube_deployments.show(ws, endpoint_name, name, compute), columns=COLUMNS)
 
 
 @command(app, "list", help="List an endpoint's deployments.")
 def list_(endpoint_name: Endpoint) -> None:
+    from mlk.cli.placement import is_local, of_endpoint
     from mlk.local import deployments
     from mlk.workspace import state
 
     ws = _ws()
+    compute = of_endpoint(ws, endpoint_name)
+    if not is_local(compute):
+        from mlk.kube import deployments as kube_deployments
+
+        console.result(
+            kube_deployments.listing(ws, endpoint_name, compute),
+            columns=["name", "endpoint_name", "provisioning_state", "instance_count"],
+        )
+        return
     names = [
         n for n, d in state.endpoint(state.load(ws), endpoint_name)["deployments"].items() if not d.get("deleting")
     ]
@@ -119,11 +158,20 @@ def list_(endpoint_name: Endpoint) -> None:
 
 @command(app, "delete", help="Delete a deployment (it must have no traffic left).")
 def delete(name: Required, endpoint_name: Endpoint, yes: Yes = False, no_wait: NoWait = False) -> None:
-    from mlk.local import deployments
+    from mlk.cli.placement import is_local, of_endpoint
 
     if not yes and sys.stdin.isatty() and not typer.confirm(f"Delete deployment '{name}' of '{endpoint_name}'?"):
         raise typer.Exit(1)
-    deployments.delete(_ws(), endpoint_name, name)
+    ws = _ws()
+    compute = of_endpoint(ws, endpoint_name)
+    if is_local(compute):
+        from mlk.local import deployments
+
+        deployments.delete(ws, endpoint_name, name)
+    else:
+        from mlk.kube import deployments as kube_deployments
+
+        kube_deployments.delete(ws, endpoint_name, name, compute)
     console.info(f"deleted online deployment '{name}'")
 
 
@@ -136,9 +184,18 @@ def get_logs(
         str, typer.Option("--container", "-c", help="inference-server or storage-initializer.")
     ] = "inference-server",
 ) -> None:
+    from mlk.cli.placement import is_local, of_endpoint
     from mlk.errors import UsageError
-    from mlk.local import deployments
 
     if container not in ("inference-server", "storage-initializer"):
         raise UsageError(f"--container {container}: use inference-server or storage-initializer")
-    console.print(deployments.logs(_ws(), endpoint_name, name, lines, container))
+    ws = _ws()
+    compute = of_endpoint(ws, endpoint_name)
+    if is_local(compute):
+        from mlk.local import deployments
+
+        console.print(deployments.logs(ws, endpoint_name, name, lines, container))
+        return
+    from mlk.kube import deployments as kube_deployments
+
+    console.print(kube_deployments.logs(ws, endpoint_name, name, compute, lines, container))

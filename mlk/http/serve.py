@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import ssl
 from collections.abc import Callable
 
 from mlk.http.protocol import ConnectionSet, Handler, HttpProtocol, Limits, Observer
@@ -67,9 +68,11 @@ class HttpServer:
         self._server: asyncio.AbstractServer | None = None
         self._sweeper: asyncio.Task[None] | None = None
 
-    async def start(self, sock: socket.socket) -> None:
+    async def start(self, sock: socket.socket, tls: ssl.SSLContext | None = None) -> None:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: self.factory(self.connections), sock=sock, backlog=2048)
+        self._server = await loop.create_server(
+            lambda: self.factory(self.connections), sock=sock, backlog=2048, ssl=tls
+        )
         self._sweeper = loop.create_task(self._sweep())
 
     async def _sweep(self) -> None:

@@ -187,12 +187,20 @@ class Cluster:
         return True
 
     def watch(
-        self, api_version: str, kind: str, namespace: str | None = None, name: str | None = None, timeout: int = 60
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        name: str | None = None,
+        timeout: int = 60,
+        label_selector: str | None = None,
     ) -> Iterator[tuple[str, dict[str, Any]]]:
         """(event type, object) pairs until `timeout` seconds pass."""
         resource = self._resource(api_version, kind)
         try:
-            for event in self.dynamic.watch(resource, namespace=namespace, name=name, timeout=timeout):
+            for event in self.dynamic.watch(
+                resource, namespace=namespace, name=name, timeout=timeout, label_selector=label_selector
+            ):
                 yield event["type"], dict(event["raw_object"])
         except Exception as exc:
             raise translate(exc, f"watch of {kind}") from exc
@@ -220,3 +228,18 @@ class Cluster:
         except Exception as exc:
             raise translate(exc, f"log of {pod}/{container}") from exc
         return str(text)
+
+    def port_forward(self, namespace: str, pod: str, port: int) -> Any:
+        """A connected socket to `port` of `pod`, through the API server (kubectl port-forward)."""
+        from kubernetes.client import CoreV1Api
+        from kubernetes.stream import portforward
+
+        try:
+            forward = portforward(
+                CoreV1Api(self.api).connect_get_namespaced_pod_portforward, pod, namespace, ports=str(port)
+            )
+            sock = forward.socket(port)
+        except Exception as exc:
+            raise translate(exc, f"port-forward to {pod}:{port}") from exc
+        sock.setblocking(True)
+        return sock

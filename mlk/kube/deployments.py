@@ -183,8 +183,9 @@ def view(cr: Mapping[str, Any]) -> dict[str, Any]:
     spec, status = cr.get("spec") or {}, cr.get("status") or {}
     runtime = spec.get("runtime") or {}
     condition = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+    labels = (cr.get("metadata") or {}).get("labels") or {}
     out = {
-        "name": spec.get("name"),
+        "name": labels.get(names.LABEL_DEPLOYMENT),
         "endpoint_name": spec.get("endpoint_name"),
         "type": "kubernetes",
         "provisioning_state": status.get("state", "Creating"),

@@ -14,6 +14,7 @@ from mlk.k8s.cluster import Cluster
 from mlk.render import crs, names
 from mlk.specs.traffic import check_traffic
 from mlk.workspace import computes
+from mlk.workspace import keys as keys_of
 from mlk.workspace import state as desired
 from mlk.workspace.home import Workspace
 
@@ -127,7 +128,7 @@ def update(
         if cr is None:
             raise UsageError(f"online endpoint '{name}' is not in the cluster")
         deployments = [
-            str(d["spec"]["name"])
+            str((d["metadata"].get("labels") or {}).get(names.LABEL_DEPLOYMENT))
             for d in cluster.list(
                 names.API_VERSION,
                 "OnlineDeployment",
@@ -144,6 +145,8 @@ def update(
         new_mirror = dict(
             mirror if mirror is not None else (spec or {}).get("mirror_traffic") or current.get("mirror_traffic") or {}
         )
+        new_traffic = {names.canonical(k): v for k, v in new_traffic.items()}  # Azure names have no case
+        new_mirror = {names.canonical(k): v for k, v in new_mirror.items()}
         check_traffic(deployments, new_traffic, new_mirror)
         body = {"spec": {"traffic": new_traffic, "mirror_traffic": new_mirror}}
         if spec is not None:
@@ -173,12 +176,25 @@ def delete(ws: Workspace, name: str, compute: Mapping[str, Any], timeout: float 
         state["endpoints"].pop(name, None)
 
 
-def keys(ws: Workspace, name: str, compute: Mapping[str, Any]) -> dict[str, str]:
-    with connect(ws, compute) as cluster:
-        secret = cluster.get("v1", "Secret", names.keys_secret_name(name), str(compute["namespace"]))
+def read_keys(cluster: Cluster, namespace: str, name: str) -> dict[str, str]:
+    secret = cluster.get("v1", "Secret", names.keys_secret_name(name), namespace)
     if secret is None:
         raise OperationTimeout(f"the keys of endpoint {name} are not there yet", hint="the operator creates them")
     return {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+
+
+def credentials(cluster: Cluster, namespace: str, name: str, auth_mode: str) -> dict[str, Any]:
+    """Keys, or a token signed for the name the in-cluster router knows the endpoint by."""
+    return keys_of.present(names.canonical(name), read_keys(cluster, namespace, name), auth_mode)
+
+
+def get_credentials(ws: Workspace, name: str, compute: Mapping[str, Any]) -> dict[str, Any]:
+    namespace = str(compute["namespace"])
+    with connect(ws, compute) as cluster:
+        cr = get_cr(cluster, namespace, name)
+        if cr is None:
+            raise UsageError(f"online endpoint '{name}' is not in the cluster")
+        return credentials(cluster, namespace, name, str((cr.get("spec") or {}).get("auth_mode", "key")))
 
 
 def regenerate(ws: Workspace, name: str, compute: Mapping[str, Any], which: str) -> None:

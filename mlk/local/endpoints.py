@@ -4,15 +4,14 @@ list, delete, invoke — what the CLI's online-endpoint commands call."""
 from __future__ import annotations
 
 import http.client
-import json
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from mlk.errors import ConflictError, ExternalError, UsageError
+from mlk.errors import ConflictError, UsageError
 from mlk.local import control, runtime
 from mlk.specs.traffic import check_traffic
-from mlk.workspace import keys
+from mlk.workspace import keys, scoring
 from mlk.workspace import state as desired
 from mlk.workspace.home import Workspace
 
@@ -142,10 +141,7 @@ def invoke(ws: Workspace, name: str, body: bytes, deployment: str | None, timeou
     with desired.mutate(ws) as state:
         record = desired.endpoint(state, name)
     creds = keys.credentials(ws, name, record["spec"].get("auth_mode", "key"))
-    token = creds.get("primaryKey") or creds["accessToken"]
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    if deployment:
-        headers["azureml-model-deployment"] = deployment
+    headers = scoring.headers_for(creds, deployment)
     if control.agent_pid(ws) is None:  # after a reboot: start the agent and let the replicas come up first
         control.start_agent(ws)
         wanted = [deployment] if deployment else [d for d, w in record.get("traffic", {}).items() if w > 0]
@@ -159,34 +155,8 @@ def invoke(ws: Workspace, name: str, body: bytes, deployment: str | None, timeou
             f"endpoint {name} to start",
         )
     conn = http.client.HTTPConnection("127.0.0.1", ws.router_port, timeout=timeout)
-    try:
-        conn.request("POST", f"/api/v1/endpoint/{name}/score", body=body, headers=headers)
-        reply = conn.getresponse()
-        text = reply.read()
-    except OSError as exc:
-        raise ExternalError(f"cannot reach the endpoint's router on port {ws.router_port}: {exc}") from None
-    finally:
-        conn.close()
-    try:
-        payload: Any = json.loads(text)
-    except ValueError:
-        payload = text.decode(errors="replace")
-    if reply.status >= 400:
-        message = payload.get("message") if isinstance(payload, dict) else payload
-        raise ExternalError(
-            f"the endpoint answered {reply.status}: {message}", hint=_invoke_hint(reply.status, name, deployment)
-        )
-    return payload
-
-
-def _invoke_hint(status: int, name: str, deployment: str | None) -> str:
-    return {
-        404: f'no deployment takes traffic: mlk online-endpoint update -n {name} --traffic "blue=100", or -d NAME',
-        502: f"run() failed or crashed: mlk online-deployment get-logs -e {name} -n {deployment or '<deployment>'}",
-        503: "no replica is ready yet: mlk online-deployment show shows their state",
-        504: "run() took longer than request_timeout_ms",
-        429: "the deployment is at capacity (max_concurrent_requests_per_instance × replicas)",
-    }.get(status, "see mlk online-deployment get-logs")
+    path = f"/api/v1/endpoint/{name}/score"
+    return scoring.post(conn, path, body, headers, name=name, deployment=deployment, where=f"port {ws.router_port}")
 
 
 def status_of(ws: Workspace, endpoint: str, deployment: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import ssl
 import time
 
 from mlk.http import HttpServer, Limits, bind, new_event_loop
@@ -31,19 +32,30 @@ async def _maintain(router: Router) -> None:
 async def serve(
     source: ConfigSource,
     host: str,
-    port: int,
+    port: int | None,
     access_log: bool = True,
     ready: asyncio.Event | None = None,
     stop: asyncio.Event | None = None,
+    *,
+    tls_port: int | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> None:
-    """Serve until SIGTERM/SIGINT, or until `stop` is set when one is given (then no signal handlers)."""
+    """Serve until SIGTERM/SIGINT, or until `stop` is set when one is given (then no signal handlers).
+
+    `port` serves plain HTTP, `tls_port` HTTPS with `tls`; either may be left out.
+    """
     loop = asyncio.get_running_loop()
     router = Router(loop, source.load(), access_log)  # an invalid file stops the start with every problem
     limits = Limits()
-    server = HttpServer(limits=limits, factory=lambda conns: ClientProtocol(router, limits, conns))
-    sock = bind(host, port)
-    await server.start(sock)
-    log.info("router listening at http://%s:%s", host, sock.getsockname()[1])
+    servers = []
+    for listen_port, context in ((port, None), (tls_port, tls)):
+        if listen_port is None:
+            continue
+        server = HttpServer(limits=limits, factory=lambda conns: ClientProtocol(router, limits, conns))
+        sock = bind(host, listen_port)
+        await server.start(sock, context)
+        servers.append(server)
+        log.info("router listening at %s://%s:%s", "https" if context else "http", host, sock.getsockname()[1])
     if stop is None:
         stop = asyncio.Event()
         loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -58,7 +70,7 @@ async def serve(
         ready.set()
     await stop.wait()
     log.info("draining: finishing requests in flight")
-    await server.shutdown(DRAIN_SECONDS)
+    await asyncio.gather(*(server.shutdown(DRAIN_SECONDS) for server in servers))
     for task in tasks:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -66,12 +78,20 @@ async def serve(
     router.access.flush()
 
 
-def run(source: ConfigSource, host: str, port: int, access_log: bool = True) -> int:
+def run(
+    source: ConfigSource,
+    host: str,
+    port: int | None,
+    access_log: bool = True,
+    *,
+    tls_port: int | None = None,
+    tls: ssl.SSLContext | None = None,
+) -> int:
     configure_logging("mlk")
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        loop.run_until_complete(serve(source, host, port, access_log))
+        loop.run_until_complete(serve(source, host, port, access_log, tls_port=tls_port, tls=tls))
     finally:
         loop.close()
     return 0

@@ -71,7 +71,7 @@ class Router:
             return ex.fail(404, "no such route: scoring URIs are /api/v1/endpoint/<endpoint>/score")
         name, _, tail = path[len(PREFIX) :].partition(b"/")
         ex.endpoint = name.decode("latin-1")
-        endpoint = self.state.endpoints.get(ex.endpoint)
+        endpoint = self.state.endpoints.get(ex.endpoint) or self.state.endpoints.get(ex.endpoint.lower())
         if endpoint is None:
             return ex.fail(404, f"endpoint '{ex.endpoint}' not found")
         if not auth.authorized(endpoint.config, ex.special.get(b"authorization")):
@@ -86,7 +86,7 @@ class Router:
                 f"endpoint '{ex.endpoint}' has no deployment with traffic; set traffic or pin one "
                 "with the azureml-model-deployment header",
             )
-        deployment = endpoint.deployments.get(chosen)
+        deployment = endpoint.deployments.get(chosen) or endpoint.deployments.get(chosen.lower())
         if deployment is None:
             return ex.fail(404, f"deployment '{chosen}' not found in endpoint '{ex.endpoint}'")
         ex.deployment = deployment

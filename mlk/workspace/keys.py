@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from mlk.workspace.files import read_json, write_json
@@ -43,8 +44,13 @@ def delete_keys(ws: Workspace, endpoint: str) -> None:
 
 
 def credentials(ws: Workspace, endpoint: str, auth_mode: str) -> dict[str, Any]:
-    """What get-credentials prints: keys (key mode) or a fresh token (aml_token mode), as az ml names them."""
-    keys = ensure_keys(ws, endpoint)
+    """What get-credentials prints for an endpoint of the embedded default."""
+    return present(endpoint, ensure_keys(ws, endpoint), auth_mode)
+
+
+def present(endpoint: str, keys: Mapping[str, str], auth_mode: str) -> dict[str, Any]:
+    """Keys (key mode) or a fresh token (aml_token mode), as az ml names them; `endpoint` is the name the
+    router knows the endpoint by (tokens are signed for it)."""
     if auth_mode == "aml_token":
         from mlk.router.auth import TOKEN_LIFETIME_S, mint_token
 

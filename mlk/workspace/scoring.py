@@ -1,0 +1,61 @@
+"""Sending one scoring request, as `invoke` does on every compute: the answer, or the error a user can act on."""
+
+from __future__ import annotations
+
+import http.client
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from mlk.errors import ExternalError
+
+
+def hint(status: int, name: str, deployment: str | None) -> str:
+    return {
+        404: f'no deployment takes traffic: mlk online-endpoint update -n {name} --traffic "blue=100", or -d NAME',
+        502: f"run() failed or crashed: mlk online-deployment get-logs -e {name} -n {deployment or '<deployment>'}",
+        503: "no replica is ready yet: mlk online-deployment show shows their state",
+        504: "run() took longer than request_timeout_ms",
+        429: "the deployment is at capacity (max_concurrent_requests_per_instance × replicas)",
+    }.get(status, "see mlk online-deployment get-logs")
+
+
+def headers_for(credentials: Mapping[str, Any], deployment: str | None) -> dict[str, str]:
+    token = credentials.get("primaryKey") or credentials["accessToken"]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    if deployment:
+        headers["azureml-model-deployment"] = deployment
+    return headers
+
+
+def post(
+    connection: http.client.HTTPConnection,
+    path: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    name: str,
+    deployment: str | None,
+    where: str,
+) -> Any:
+    """POST over `connection` (closed afterwards); the decoded answer, or ExternalError with a hint."""
+    try:
+        connection.request("POST", path, body=body, headers=dict(headers))
+        reply = connection.getresponse()
+        text = reply.read()
+    except OSError as exc:
+        raise ExternalError(f"cannot reach the endpoint's router ({where}): {exc}") from None
+    finally:
+        connection.close()
+    return answer(reply.status, text, name, deployment)
+
+
+def answer(status: int, text: bytes, name: str, deployment: str | None) -> Any:
+    try:
+        payload: Any = json.loads(text)
+    except ValueError:
+        payload = text.decode(errors="replace")
+    if status >= 400:
+        message = payload.get("message") if isinstance(payload, dict) else payload
+        raise ExternalError(f"the endpoint answered {status}: {message}", hint=hint(status, name, deployment))
+    return payload
