@@ -16,7 +16,7 @@ from typing import Any
 import kopf
 
 from mlk.k8s.cluster import Cluster
-from mlk.operator import storage
+from mlk.operator import autoscale, storage
 from mlk.operator.status import deployment_status
 from mlk.render import names
 from mlk.render.workload import deployment_objects, endpoint_objects, owned_by
@@ -128,6 +128,7 @@ def reconcile_deployment(
             system_image=SYSTEM_IMAGE,
             storage_secret=storage_secret,
             keys_secret=names.keys_secret_name(str(endpoint["metadata"]["name"])),
+            autoscaled_replicas=((body.get("status") or {}).get("autoscaler") or {}).get("replicas"),
         )
     except ValueError as exc:
         patch.status.update(_failed("InvalidSpec", str(exc)))
@@ -194,3 +195,60 @@ def workload_changed(body: kopf.Body, namespace: str | None, **_: Any) -> None:
         if logs:
             status = deployment_status(dict(body), pods, int(parent.get("metadata", {}).get("generation") or 1), logs)
     cluster().patch_status(names.API_VERSION, "OnlineDeployment", owner["name"], {"status": status}, namespace)
+
+
+# --- autoscaling ----------------------------------------------------------------------------------------
+def _autoscaled(spec: kopf.Spec, **_: Any) -> bool:
+    return bool((spec.get("scale_settings") or {}).get("type") == "target_utilization")
+
+
+def _router_pages() -> list[str]:
+    """Every ready router's /metrics page (the routers each see their own share of the traffic)."""
+    import ssl
+    import urllib.request
+
+    pages = []
+    insecure = ssl.create_default_context()
+    insecure.check_hostname, insecure.verify_mode = False, ssl.CERT_NONE  # pod IPs: no name to verify
+    for pod in cluster().list("v1", "Pod", NAMESPACE, label_selector=f"{names.LABEL_NAME}={ROUTER_SERVICE}"):
+        ip = (pod.get("status") or {}).get("podIP")
+        for url in (f"http://{ip}:8080/metrics", f"https://{ip}:8443/metrics"):
+            try:
+                with urllib.request.urlopen(url, timeout=1, context=insecure if url.startswith("https") else None) as r:
+                    pages.append(r.read().decode())
+                break
+            except OSError:
+                continue
+    return pages
+
+
+@kopf.daemon(names.GROUP, names.VERSION, "onlinedeployments", when=_autoscaled, cancellation_timeout=5)
+def autoscaler(body: kopf.Body, name: str, namespace: str | None, stopped: kopf.DaemonStopped, **_: Any) -> None:
+    """scale_settings target_utilization: one loop per deployment, every polling_interval (mlk.operator.autoscale)."""
+    import time
+
+    assert namespace is not None
+    low_since: float | None = None
+    labels = (body.get("metadata") or {}).get("labels") or {}
+    endpoint, deployment = labels.get(names.LABEL_ENDPOINT, ""), labels.get(names.LABEL_DEPLOYMENT, "")
+    while not stopped:
+        spec = body.get("spec") or {}  # a live view: edits to scale_settings apply at the next poll
+        settings = autoscale.Settings.of(spec.get("scale_settings") or {})
+        stopped.wait(settings.polling_interval)
+        if stopped:
+            return
+        workload = cluster().get("apps/v1", "Deployment", name, namespace)
+        if workload is None:
+            continue
+        current = int((workload.get("spec") or {}).get("replicas") or 0)
+        concurrency = int((spec.get("request_settings") or {}).get("max_concurrent_requests_per_instance", 1))
+        in_flight, queued = autoscale.load_from_metrics(_router_pages(), endpoint, deployment)
+        used = autoscale.utilization(in_flight, queued, current, concurrency)
+        decision = autoscale.decide(current, used, settings, time.monotonic(), low_since)
+        low_since = decision.low_since
+        if decision.replicas != current:
+            cluster().patch_merge("apps/v1", "Deployment", name, {"spec": {"replicas": decision.replicas}}, namespace)
+            status = {"replicas": decision.replicas, "utilization": round(used, 3), "lastScale": time.time()}
+            cluster().patch_status(
+                names.API_VERSION, "OnlineDeployment", name, {"status": {"autoscaler": status}}, namespace
+            )

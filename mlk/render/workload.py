@@ -41,8 +41,12 @@ def deployment_objects(
     system_image: str,
     storage_secret: str,
     keys_secret: str | None = None,
+    autoscaled_replicas: int | None = None,
 ) -> list[dict[str, Any]]:
     """ServiceAccount, Deployment and Service of one online deployment.
+
+    `autoscaled_replicas`: under target_utilization, the count the autoscaler chose last (kept within
+    min/max_instances), so applying the deployment again does not undo a scale-up.
 
     `instance_type`: an InstanceType (or its spec); `storage_secret`: the Secret whose `storage.json` lets
     the storage-initializer read the models and code; `keys_secret`: the endpoint's keys Secret, recorded
@@ -77,7 +81,10 @@ def deployment_objects(
     }
     scale = spec.get("scale_settings") or {}
     autoscaled = scale.get("type") == "target_utilization"
-    replicas = scale.get("min_instances", 1) if autoscaled else spec.get("instance_count", 1)
+    replicas = spec.get("instance_count", 1)
+    if autoscaled:
+        low, high = int(scale.get("min_instances", 1)), int(scale.get("max_instances", 1))
+        replicas = min(high, max(low, autoscaled_replicas if autoscaled_replicas is not None else low))
     annotations = {"mlk.dev/keys-secret": keys_secret} if keys_secret else None
     return [
         {
