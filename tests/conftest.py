@@ -57,3 +57,14 @@ def run_mlk_process(
 def in_repo(monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(REPO)
     return REPO
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mlk end-to-end", "the opt-in suite against a real cluster (tests/e2e)")
+    group.addoption("--kubeconfig", help="run tests/e2e against this cluster (kind in .github/workflows/kind.yml)")
+    group.addoption("--kube-context", help="context of --kubeconfig (default: its current one)")
+    group.addoption("--e2e-image", default="mlk:dev", help="mlk's image, already in the cluster's nodes")
+    group.addoption(
+        "--e2e-storage",
+        help="blob storage connection string that both this machine and the cluster's pods can reach",
+    )

@@ -1,0 +1,125 @@
+"""A whole cluster on this machine: fakekube (the API server), the real operator and in-cluster router as
+processes, LocalKubelet running the inference pods, Azurite as the workspace's blob storage.
+
+Started once per module: the operator, router and kubelet see every test's objects, as they would in a
+cluster shared by several teams.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, Result, run_mlk
+from tests.fakekube import FakeKube
+from tests.kube.kubelet import LocalKubelet
+from tests.storage.conftest import azurite, free_port  # noqa: F401 - the session's Azurite
+
+APP = REPO / "tests/local/app"
+COMPUTE = "fake-k8s"
+NAMESPACE = "ml-team"
+
+
+@dataclass
+class KubeEnv:
+    fake: FakeKube
+    kubeconfig: Path
+    router_port: int
+    logs: Path
+    kubelet: LocalKubelet
+
+    def mlk(self, *args: str, ok: bool = True) -> Result:
+        result = run_mlk(*args, cwd=APP)
+        if ok:
+            assert result.exit_code == 0, f"mlk {' '.join(args)} → {result.exit_code}\n{result.stdout}\n{result.stderr}"
+        return result
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"{proc.args} exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer:\n{log.read_text(errors='replace')}")
+
+
+def _start(argv: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env})
+
+
+@pytest.fixture(scope="module")
+def kube(tmp_path_factory: pytest.TempPathFactory, azurite: str) -> Iterator[KubeEnv]:  # noqa: F811
+    root = tmp_path_factory.mktemp("kube")
+    saved = dict(os.environ)
+    os.environ["MLK_HOME"] = str(root / "mlk-home")
+    os.environ.pop("MLK_WORKSPACE", None)
+    procs: list[subprocess.Popen[bytes]] = []
+    with FakeKube(simulate_workloads=True) as fake:
+        kubeconfig = fake.kubeconfig(root / "kubeconfig")
+        os.environ["KUBECONFIG"] = str(kubeconfig)
+        router_port, health_port = free_port(), free_port()
+        try:
+            create = run_mlk("workspace", "create", "kube-ws", "--storage-connection-string", azurite)
+            assert create.exit_code == 0, create.stderr
+            install = run_mlk(
+                "extension",
+                "install",
+                "--config",
+                "enableInference=True",
+                "inferenceRouterServiceType=LoadBalancer",
+                "allowInsecureConnections=True",
+            )
+            assert install.exit_code == 0, install.stderr
+            env = {"KUBECONFIG": str(kubeconfig), "MLK_SCORING_HOST": f"127.0.0.1:{router_port}"}
+            operator_log = root / "operator.log"
+            procs.append(
+                _start(
+                    [sys.executable, "-m", "mlk.operator", f"--liveness=http://127.0.0.1:{health_port}/healthz"],
+                    operator_log,
+                    env,
+                )
+            )
+            _wait_http(f"http://127.0.0.1:{health_port}/healthz", procs[-1], operator_log)
+            router_log = root / "router.log"
+            procs.append(
+                _start(
+                    [
+                        sys.executable,
+                        "-m",
+                        "mlk.router.cluster",
+                        "--host",
+                        "127.0.0.1",
+                        "--http-port",
+                        str(router_port),
+                    ],
+                    router_log,
+                    env,
+                )
+            )
+            _wait_http(f"http://127.0.0.1:{router_port}/healthz", procs[-1], router_log)
+            with LocalKubelet(kubeconfig, root / "pods") as kubelet:
+                yield KubeEnv(fake, kubeconfig, router_port, root, kubelet)
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            os.environ.clear()
+            os.environ.update(saved)

@@ -1,0 +1,138 @@
+"""The az ml flow against a cluster, end to end: the real CLI, kubernetes client, operator (kopf) and
+in-cluster router against fakekube; pods run by LocalKubelet; assets in Azurite.
+
+install → attach → endpoint create → deployment create --all-traffic → invoke → second deployment →
+traffic shift → keys → logs → failures with their real reasons → delete, nothing left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from mlk.render import names
+from tests.kube.conftest import COMPUTE, NAMESPACE, KubeEnv
+
+pytestmark = pytest.mark.slow
+ENDPOINT = "test-endpoint"
+
+
+def _json(result: Any) -> Any:
+    return json.loads(result.stdout)
+
+
+def _invoke_until_ok(kube: KubeEnv, *extra: str, timeout: float = 60) -> Any:
+    """The operator reports Succeeded when the pods are Ready; the router learns the replica's address a
+    moment later (its EndpointSlice), as in a real cluster: retry briefly on 503."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = kube.mlk(
+            "online-endpoint", "invoke", "-n", ENDPOINT, "-r", "request.json", *extra, "-o", "json", ok=False
+        )
+        if result.exit_code == 0:
+            return _json(result)
+        if time.monotonic() > deadline or "503" not in result.stderr:
+            failures = kube.kubelet.failures()
+            raise AssertionError(f"invoke failed: {result.stderr}\npod failures: {failures}")
+        time.sleep(0.3)
+
+
+def test_attach_checks_before_it_records(kube: KubeEnv) -> None:
+    missing = kube.mlk("compute", "attach", "--type", "Kubernetes", "-n", "nope", "--namespace", "absent", ok=False)
+    assert missing.exit_code != 0 and "namespace 'absent' does not exist" in missing.stderr
+    assert "--create-namespace" in missing.stderr
+    listed = _json(kube.mlk("compute", "list", "-o", "json"))
+    assert "nope" not in [c["name"] for c in listed]
+
+
+def test_safe_rollout_on_the_cluster(kube: KubeEnv) -> None:
+    attached = _json(
+        kube.mlk(
+            "compute",
+            "attach",
+            "--type",
+            "Kubernetes",
+            "-n",
+            COMPUTE,
+            "--namespace",
+            NAMESPACE,
+            "--create-namespace",
+            "-o",
+            "json",
+        )
+    )
+    assert attached["namespace"] == NAMESPACE
+
+    endpoint = _json(
+        kube.mlk("online-endpoint", "create", "-f", "endpoint.yml", "--set", f"compute=azureml:{COMPUTE}", "-o", "json")
+    )
+    assert endpoint["provisioning_state"] == "Succeeded"
+    assert endpoint["scoring_uri"] == f"http://127.0.0.1:{kube.router_port}/api/v1/endpoint/{ENDPOINT}/score"
+    keys_secret = kube.fake.objects("secrets", NAMESPACE)
+    assert names.keys_secret_name(ENDPOINT) in [s["metadata"]["name"] for s in keys_secret]
+
+    created = kube.mlk("online-deployment", "create", "-f", "blue.yml", "--all-traffic", "-o", "json")
+    blue = _json(created)
+    assert blue["provisioning_state"] == "Succeeded", created.stderr
+    assert "Succeeded" in created.stderr  # the live view of the operator's conditions
+    workloads = kube.fake.objects("deployments", NAMESPACE, group="apps")
+    pod_spec = workloads[0]["spec"]["template"]["spec"]
+    assert [c["name"] for c in pod_spec["initContainers"]] == ["storage-initializer"]
+    assert pod_spec["containers"][0]["name"] == "inference-server"
+    # the pods read a read-only SAS, never the account key
+    pod_secret = next(s for s in kube.fake.objects("secrets", NAMESPACE) if s["metadata"]["name"].endswith("-storage"))
+    import base64
+
+    storage = json.loads(base64.b64decode(pod_secret["data"]["storage.json"]))
+    assert "sas_url" in storage and "AccountKey" not in json.dumps(storage)
+    assert "sp=rl" in storage["sas_url"]
+
+    answer = _invoke_until_ok(kube)
+    assert answer["model"] == ["model"] and answer["deployment"] == "blue"
+
+    green = kube.mlk("online-deployment", "create", "-f", "green.yml", "-o", "json")
+    assert _json(green)["provisioning_state"] == "Succeeded"
+    shifted = _json(
+        kube.mlk("online-endpoint", "update", "-n", ENDPOINT, "--traffic", "blue=90 green=10", "-o", "json")
+    )
+    assert shifted["traffic"] == {"blue": 90, "green": 10}
+    assert _invoke_until_ok(kube, "-d", "green")["deployment"] == "green"
+    seen = {_invoke_until_ok(kube)["deployment"] for _ in range(30)}
+    assert seen == {"blue", "green"}
+
+    listed = _json(kube.mlk("online-deployment", "list", "-e", ENDPOINT, "-o", "json"))
+    assert sorted(d["name"] for d in listed) == ["blue", "green"]
+
+    # keys: the router takes a regenerated key without a restart
+    keys = _json(kube.mlk("online-endpoint", "get-credentials", "-n", ENDPOINT, "-o", "json"))
+    kube.mlk("online-endpoint", "regenerate-keys", "-n", ENDPOINT, "--key-type", "primary")
+    new_keys = _json(kube.mlk("online-endpoint", "get-credentials", "-n", ENDPOINT, "-o", "json"))
+    assert new_keys["primaryKey"] != keys["primaryKey"] and new_keys["secondaryKey"] == keys["secondaryKey"]
+    assert _invoke_until_ok(kube)["model"] == ["model"]
+
+    # logs come from the pods (LocalKubelet's processes, published as the fake's pod logs)
+    for (namespace, pod), process in kube.kubelet.pods.items():
+        for container in ("storage-initializer", "inference-server"):
+            log = kube.logs / "pods" / f"{pod}.{container}.log"
+            if log.exists():
+                kube.fake.set_pod_log(namespace, pod, container, log.read_text(errors="replace"))
+    init_log = kube.mlk("online-deployment", "get-logs", "-n", "blue", "-e", ENDPOINT, "-c", "storage-initializer")
+    assert "storage-initializer: model" in init_log.stdout
+
+    refused = kube.mlk("online-deployment", "delete", "-n", "blue", "-e", ENDPOINT, "--yes", ok=False)
+    assert refused.exit_code != 0 and "90% of the traffic" in refused.stderr
+    kube.mlk("online-endpoint", "update", "-n", ENDPOINT, "--traffic", "blue=0 green=100")
+    kube.mlk("online-deployment", "delete", "-n", "blue", "-e", ENDPOINT, "--yes")
+    assert _invoke_until_ok(kube)["deployment"] == "green"
+
+    kube.mlk("online-endpoint", "delete", "-n", ENDPOINT, "--yes")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and kube.fake.objects("deployments", NAMESPACE, group="apps"):
+        time.sleep(0.2)
+    assert kube.fake.objects("deployments", NAMESPACE, group="apps") == []  # owner references took them
+    assert [s for s in kube.fake.objects("secrets", NAMESPACE) if "keys" in s["metadata"]["name"]] == []
+    gone = kube.mlk("online-endpoint", "show", "-n", ENDPOINT, ok=False)
+    assert gone.exit_code != 0
