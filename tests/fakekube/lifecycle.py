@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 NAMESPACES = ("", "namespaces")
 PROTECTED = frozenset({"default", "kube-system", "kube-public"})
-RETURN_DELETED = frozenset({("", "pods"), ("", "serviceaccounts"), NAMESPACES})
+RETURN_DELETED = frozenset({("", "pods"), ("", "services"), ("", "serviceaccounts"), NAMESPACES})
 """Kinds whose DELETE answers with the object even when it is gone (`ReturnDeletedObject` upstream)."""
 Obj = dict[str, Any]
 

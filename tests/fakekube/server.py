@@ -19,6 +19,7 @@ from aiohttp import web
 
 from tests.fakekube.app import Api
 from tests.fakekube.cluster import Cluster
+from tests.fakekube.endpoints import EndpointSlices
 from tests.fakekube.simulate import Workloads
 
 T = TypeVar("T")
@@ -41,6 +42,7 @@ class FakeKube:
         self.host, self.port = host, port
         self.cluster = Cluster(kube_version, history)
         self.workloads = Workloads(self.cluster, workload_delay) if simulate_workloads else None
+        self.slices = EndpointSlices(self.cluster, workload_delay) if simulate_workloads else None
         self._api = Api(self.cluster, bookmark_every)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -79,8 +81,9 @@ class FakeKube:
         await site.start()
         self.port = self._runner.addresses[0][1]
         self.base_url = f"http://{self.host}:{self.port}"
-        if self.workloads:
+        if self.workloads and self.slices:
             self.workloads.start(asyncio.get_running_loop())
+            self.slices.start(asyncio.get_running_loop())
 
     def stop(self) -> None:
         """Close watch streams, stop listening, end the thread."""
@@ -93,8 +96,9 @@ class FakeKube:
         self._loop = self._thread = None
 
     async def _shutdown(self) -> None:
-        if self.workloads:
+        if self.workloads and self.slices:
             self.workloads.stop()
+            self.slices.stop()
         for watcher in list(self.cluster.store.watchers):
             watcher.queue.put_nowait(None)
         if self._runner is not None:

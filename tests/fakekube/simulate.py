@@ -5,8 +5,8 @@ and its status afterwards, as they would upstream), pods are created for it from
 template plus `pod-template-hash` (`controller-revision-hash` for daemon sets), named `<name>-<hash>-<n>` and marked
 Running and Ready; the workload's status counts them. Scaling down deletes the highest-numbered pods; a template
 change replaces all pods at once; a deleted pod is replaced. No container runs: pod logs come from
-`FakeKube.set_pod_log`. Simplifications: pods are owned by the Deployment itself (no ReplicaSets), a daemon set
-has one pod (one node), and no Endpoints or EndpointSlices are maintained for Services.
+`FakeKube.set_pod_log`. Simplifications: pods are owned by the Deployment itself (no ReplicaSets) and a daemon set
+has one pod (one node). Services get their EndpointSlices from `endpoints`.
 
 `fail(ns, name, reason, message)` makes a workload's containers wait with that reason (ImagePullBackOff and
 ErrImagePull keep the pod Pending; CrashLoopBackOff runs it with restarts), its pods unready and its status

@@ -686,6 +686,41 @@ def test_workload_simulation(api: kubernetes.client.ApiClient, fake: FakeKube) -
     assert apps.read_namespaced_daemon_set("agent", "default").status.desired_number_scheduled == 1
 
 
+@pytest.mark.parametrize("fake", [{"simulate_workloads": True}], indirect=True, ids=["simulated"])
+def test_endpoint_slices(api: kubernetes.client.ApiClient, fake: FakeKube) -> None:
+    apps, core = kubernetes.client.AppsV1Api(api), kubernetes.client.CoreV1Api(api)
+    discovery = kubernetes.client.DiscoveryV1Api(api)
+    web = deployment("web", replicas=2)
+    web["spec"]["template"]["spec"]["containers"][0]["ports"] = [{"name": "http", "containerPort": 5001}]
+    apps.create_namespaced_deployment("default", web)  # type: ignore[arg-type]
+    service = {
+        "metadata": {"name": "web", "labels": {"app.kubernetes.io/managed-by": "mlk"}},
+        "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]},
+    }
+    core.create_namespaced_service("default", service)
+
+    def slices() -> list[Any]:
+        return discovery.list_namespaced_endpoint_slice(
+            "default", label_selector="app.kubernetes.io/managed-by=mlk"
+        ).items
+
+    def ready() -> list[bool]:
+        found = slices()
+        return [e.conditions.ready for e in (found[0].endpoints or [])] if found else []
+
+    assert eventually(lambda: ready() == [True, True])
+    (slice_,) = slices()
+    assert slice_.metadata.name.startswith("web-") and slice_.metadata.labels["kubernetes.io/service-name"] == "web"
+    assert [(p.name, p.port, p.protocol) for p in slice_.ports] == [("http", 5001, "TCP")]
+    pod_ips = {p.status.pod_ip for p in core.list_namespaced_pod("default").items}
+    assert {a for e in slice_.endpoints for a in e.addresses} == pod_ips
+    assert {e.target_ref.kind for e in slice_.endpoints} == {"Pod"}
+    fake.fail_deployment("default", "web", "ImagePullBackOff")
+    assert eventually(lambda: ready() == [False, False])
+    core.delete_namespaced_service("web", "default")
+    assert slices() == []  # owned by the Service
+
+
 # --- kopf and the standalone server -----------------------------------------------------------------------------
 
 
