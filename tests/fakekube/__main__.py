@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--simulate-workloads", action="store_true", help="create ready pods for deployments and daemon sets"
     )
+    parser.add_argument("--endpoint-slices", action="store_true", help="maintain EndpointSlices for Services")
     args = parser.parse_args(argv)
 
     done = threading.Event()
@@ -33,7 +34,13 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, finish)
     signal.signal(signal.SIGTERM, finish)
-    fake = FakeKube(args.host, args.port, args.kube_version, simulate_workloads=args.simulate_workloads)
+    fake = FakeKube(
+        args.host,
+        args.port,
+        args.kube_version,
+        simulate_workloads=args.simulate_workloads,
+        endpoint_slices=args.endpoint_slices,
+    )
     url = fake.start()
     print(f"fake Kubernetes API server listening on {url}", flush=True)
     if args.kubeconfig:

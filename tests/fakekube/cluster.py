@@ -21,6 +21,7 @@ import yaml
 from tests.fakekube import apply as ssa
 from tests.fakekube import crd, meta
 from tests.fakekube.admission import admit, generation_step, restore, unchanged
+from tests.fakekube.defaults import NODE, node_labels, node_status
 from tests.fakekube.errors import (
     MODIFIED,
     ApiError,
@@ -51,6 +52,9 @@ class Cluster:
         self.pod_logs: dict[tuple[str, str, str], str] = {}
         for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
             self.create(self.registry.builtin("namespaces"), "", {"metadata": {"name": name}}, manager="fakekube")
+        nodes = self.registry.builtin("nodes")
+        node = self.create(nodes, "", {"metadata": {"name": NODE, "labels": node_labels(NODE)}}, "fakekube")
+        self.write(nodes, {**node, "status": node_status(self.kube_version)}, self.find(nodes, "", NODE), "status")
 
     def present(self, rtype: ResourceType, obj: Obj) -> Obj:
         """An object as served through `rtype`'s version."""

@@ -54,7 +54,10 @@ def widget_crd(scope: str = "Namespaced", status: bool = True) -> dict[str, Any]
         "schema": {
             "openAPIV3Schema": {
                 "type": "object",
-                "properties": {
+                "properties": {  # apiVersion, kind, metadata: as code generators write them
+                    "apiVersion": {"type": "string"},
+                    "kind": {"type": "string"},
+                    "metadata": {"type": "object"},
                     "spec": {
                         "type": "object",
                         "required": ["size"],

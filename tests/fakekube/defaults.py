@@ -15,6 +15,7 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+from tests.fakekube import meta
 from tests.fakekube.errors import bad_request
 
 _cluster_ips = (f"10.96.{n // 250}.{n % 250 + 1}" for n in itertools.count(1))
@@ -117,3 +118,34 @@ def apply_defaults(key: tuple[str, str], obj: dict[str, Any], old: dict[str, Any
         # A malformed object (a list where a map belongs) is left alone: schema validation reports it next.
         with contextlib.suppress(AttributeError, TypeError):
             defaulter(obj, old)
+
+
+NODE = "fakekube-node"
+"""The one node of the fake cluster (where simulated pods are "scheduled"); tests may create more."""
+
+
+def node_labels(name: str) -> dict[str, str]:
+    return {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}
+
+
+def node_status(kube_version: str) -> dict[str, Any]:
+    """A Ready node's status, as a kubelet reports it (capacity enough for any test)."""
+    resources = {"cpu": "8", "memory": "32Gi", "pods": "110", "ephemeral-storage": "100Gi"}
+    info = dict.fromkeys(("machineID", "systemUUID", "bootID"), "fakekube")
+    info |= {
+        "kernelVersion": "6.1.0",
+        "osImage": "fakekube",
+        "containerRuntimeVersion": "containerd://1.7.0",
+        "kubeletVersion": f"v{kube_version}.0",
+        "kubeProxyVersion": f"v{kube_version}.0",
+        "operatingSystem": "linux",
+        "architecture": "amd64",
+    }
+    ready = {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"}
+    return {
+        "capacity": resources,
+        "allocatable": resources,
+        "conditions": [ready | {"lastHeartbeatTime": meta.now(), "lastTransitionTime": meta.now()}],
+        "addresses": [{"type": "InternalIP", "address": "10.0.0.10"}, {"type": "Hostname", "address": NODE}],
+        "nodeInfo": info,
+    }

@@ -1,4 +1,4 @@
-"""The EndpointSlice controller of a real cluster, in miniature (part of `simulate_workloads=True`).
+"""The EndpointSlice controller of a real cluster, in miniature (`FakeKube(endpoint_slices=True)`).
 
 mlk's router finds a deployment's replicas through the EndpointSlices of its Service, so the fake keeps them as the
 real controller does: one slice per Service with a selector, named `<service>-<suffix>`, owned by the Service (it
@@ -6,6 +6,8 @@ goes with it), labelled with the Service's labels plus `kubernetes.io/service-na
 `endpointslice.kubernetes.io/managed-by`, listing each selected pod that has an IP (by pod name) with its
 ready/serving/terminating conditions and a targetRef, and the Service's ports resolved against the pods' container
 ports (`name` is "" for an unnamed port, as upstream). Simplification: one slice per Service, whatever its size.
+It takes over every slice labelled as the controller's, so it is off by default: tests that publish slices of
+their own (with that label, as a kubelet stand-in running real processes does) leave it off.
 """
 
 from __future__ import annotations

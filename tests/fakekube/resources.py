@@ -66,6 +66,7 @@ def _t(
 STATUS = frozenset({"status"})
 BUILTINS: tuple[ResourceType, ...] = (
     _t("", "v1", "Namespace", "namespaces", False, "ns", subresources=STATUS, names="label"),
+    _t("", "v1", "Node", "nodes", False, "no", subresources=STATUS),
     _t("", "v1", "Secret", "secrets"),
     _t("", "v1", "ConfigMap", "configmaps", True, "cm"),
     _t("", "v1", "Service", "services", True, "svc", subresources=STATUS, names="dns1035", categories=("all",)),

@@ -57,12 +57,12 @@ def default_and_prune(value: Any, schema: dict[str, Any], path: str, pruned: lis
         embedded = root or schema.get("x-kubernetes-embedded-resource")
         for key in list(value):
             child = f"{path}.{key}" if path else key
+            if embedded and key in _KEEP:
+                continue  # an object's apiVersion, kind and metadata follow ObjectMeta's rules, not the schema's
             if key in properties:
                 value[key] = default_and_prune(value[key], properties[key], child, pruned)
             elif isinstance(additional, dict):
                 value[key] = default_and_prune(value[key], additional, child, pruned)
-            elif embedded and key in _KEEP:
-                continue
             elif not keep_unknown:
                 pruned.append(child)
                 del value[key]

@@ -27,7 +27,12 @@ TOKEN = "fakekube-token"
 
 
 class FakeKube:
-    """An in-memory Kubernetes API server over HTTP. `with FakeKube() as fake: fake.kubeconfig(path)`."""
+    """An in-memory Kubernetes API server over HTTP. `with FakeKube() as fake: fake.kubeconfig(path)`.
+
+    `simulate_workloads`: deployments and daemon sets get ready pods and status (`simulate`);
+    `endpoint_slices`: Services get EndpointSlices of their pods (`endpoints`); off by default, for tests that
+    publish their own (a local kubelet running real processes).
+    """
 
     def __init__(
         self,
@@ -35,6 +40,7 @@ class FakeKube:
         port: int = 0,
         kube_version: str = "1.33",
         simulate_workloads: bool = False,
+        endpoint_slices: bool = False,
         workload_delay: float = 0.05,
         bookmark_every: float = 5.0,
         history: int = 10_000,
@@ -42,7 +48,7 @@ class FakeKube:
         self.host, self.port = host, port
         self.cluster = Cluster(kube_version, history)
         self.workloads = Workloads(self.cluster, workload_delay) if simulate_workloads else None
-        self.slices = EndpointSlices(self.cluster, workload_delay) if simulate_workloads else None
+        self.slices = EndpointSlices(self.cluster, workload_delay) if endpoint_slices else None
         self._api = Api(self.cluster, bookmark_every)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -81,9 +87,9 @@ class FakeKube:
         await site.start()
         self.port = self._runner.addresses[0][1]
         self.base_url = f"http://{self.host}:{self.port}"
-        if self.workloads and self.slices:
-            self.workloads.start(asyncio.get_running_loop())
-            self.slices.start(asyncio.get_running_loop())
+        for controller in (self.workloads, self.slices):
+            if controller:
+                controller.start(asyncio.get_running_loop())
 
     def stop(self) -> None:
         """Close watch streams, stop listening, end the thread."""
@@ -96,9 +102,9 @@ class FakeKube:
         self._loop = self._thread = None
 
     async def _shutdown(self) -> None:
-        if self.workloads and self.slices:
-            self.workloads.stop()
-            self.slices.stop()
+        for controller in (self.workloads, self.slices):
+            if controller:
+                controller.stop()
         for watcher in list(self.cluster.store.watchers):
             watcher.queue.put_nowait(None)
         if self._runner is not None:

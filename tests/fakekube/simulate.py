@@ -25,6 +25,7 @@ from typing import Any
 
 from tests.fakekube import meta
 from tests.fakekube.cluster import Cluster
+from tests.fakekube.defaults import NODE
 from tests.fakekube.errors import ApiError
 from tests.fakekube.store import Change
 
@@ -151,7 +152,7 @@ class Workloads:
                     "annotations": (template.get("metadata") or {}).get("annotations") or {},
                     "ownerReferences": [{**owner, "controller": True, "blockOwnerDeletion": True}],
                 },
-                "spec": {**copy.deepcopy(template.get("spec") or {}), "nodeName": "fakekube-node"},
+                "spec": {**copy.deepcopy(template.get("spec") or {}), "nodeName": NODE},
             }
             created = self.cluster.create(pods_type, namespace, pod, MANAGER)
             current.append(self.cluster.find(pods_type, namespace, created["metadata"]["name"]))

@@ -107,6 +107,8 @@ def test_kubeconfig_version_and_discovery(api: kubernetes.client.ApiClient, kube
     assert not resources["namespaces"].namespaced and resources["pods"].namespaced
     assert resources["pods/log"].verbs == ["get"] and "watch" in resources["configmaps"].verbs
     assert resources["services"].short_names == ["svc"]
+    (node,) = kubernetes.client.CoreV1Api(api).list_node().items  # a cluster has a node; simulated pods "run" there
+    assert {c.type: c.status for c in node.status.conditions} == {"Ready": "True"}
 
 
 def test_errors_are_status_objects(fake: FakeKube) -> None:
@@ -482,18 +484,18 @@ def test_custom_resource_validation_defaults_and_pruning(
     with pytest.raises(ApiException) as error:
         create({"size": 2, "unknown": 1}, name="w3", field_validation="Strict")
     assert ".spec.unknown: field not declared in schema" in status_of(error.value)["message"]
+    resource = dyn.resources.get(api_version="fakekube.test/v1", kind="Widget")
+    applied = {"apiVersion": "fakekube.test/v1", "kind": "Widget", "metadata": {"name": "w4", "labels": {"a": "b"}}}
+    created = resource.server_side_apply(body=applied | {"spec": {"size": 1}}, namespace="default", field_manager="mlk")
+    assert created.metadata.labels.a == "b" and created.spec.color == "blue"
     with pytest.raises(DynamicApiError) as dyn_error:  # server-side apply always refuses undeclared fields
-        dyn.resources.get(api_version="fakekube.test/v1", kind="Widget").server_side_apply(
-            body={
-                "apiVersion": "fakekube.test/v1",
-                "kind": "Widget",
-                "metadata": {"name": "w4"},
-                "spec": {"size": 1, "x": 1},
-            },
-            namespace="default",
-            field_manager="mlk",
+        resource.server_side_apply(
+            body=applied | {"spec": {"size": 1, "x": 1}}, namespace="default", field_manager="mlk"
         )
-    assert dyn_error.value.status == 422
+    assert (
+        dyn_error.value.status == 422
+        and ".spec.x: field not declared in schema" in status_of(dyn_error.value)["message"]
+    )
 
 
 def test_cluster_scoped_custom_resources(api: kubernetes.client.ApiClient, fake: FakeKube) -> None:
@@ -686,7 +688,7 @@ def test_workload_simulation(api: kubernetes.client.ApiClient, fake: FakeKube) -
     assert apps.read_namespaced_daemon_set("agent", "default").status.desired_number_scheduled == 1
 
 
-@pytest.mark.parametrize("fake", [{"simulate_workloads": True}], indirect=True, ids=["simulated"])
+@pytest.mark.parametrize("fake", [{"simulate_workloads": True, "endpoint_slices": True}], indirect=True, ids=["sim"])
 def test_endpoint_slices(api: kubernetes.client.ApiClient, fake: FakeKube) -> None:
     apps, core = kubernetes.client.AppsV1Api(api), kubernetes.client.CoreV1Api(api)
     discovery = kubernetes.client.DiscoveryV1Api(api)
