@@ -245,7 +245,7 @@ def test_builtin_defaults(core: kubernetes.client.CoreV1Api) -> None:
 # --- patches and server-side apply ------------------------------------------------------------------------------
 
 
-def test_merge_json_and_strategic_patches(core: kubernetes.client.CoreV1Api, api: kubernetes.client.ApiClient) -> None:
+def test_merge_json_and_strategic_patches(core: kubernetes.client.CoreV1Api) -> None:
     core.create_namespaced_config_map("default", config_map("cm", {"keep": "yes"}, a="1", b="2"))
     patched = core.patch_namespaced_config_map(
         "cm", "default", {"data": {"a": None, "c": "3"}}, _content_type="application/merge-patch+json"
@@ -405,7 +405,7 @@ def test_watch_bookmarks_initial_events_and_expiry(core: kubernetes.client.CoreV
     assert [(e["type"], e["object"]["code"], e["object"]["reason"]) for e in events] == [("ERROR", 410, "Expired")]
 
 
-def test_watch_sends_bookmarks_when_idle(tmp_path: Path) -> None:
+def test_watch_sends_bookmarks_when_idle() -> None:
     with FakeKube(bookmark_every=0.2) as fake:
         start = time.monotonic()
         events = watch_lines(
