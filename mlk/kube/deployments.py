@@ -9,6 +9,7 @@ operator gives each deployment's pods only a read-only SAS derived from it.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -23,7 +24,7 @@ from mlk.workspace import state as desired
 from mlk.workspace.home import Workspace
 
 Say = Callable[[str], None]
-CREATE_TIMEOUT = 20 * 60  # Azure's limit for a Kubernetes deployment to become ready
+CREATE_TIMEOUT = float(os.environ.get("MLK_OPERATION_TIMEOUT", "1200"))  # Azure's limit: 20 minutes
 KIND = "OnlineDeployment"
 
 

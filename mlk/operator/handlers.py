@@ -17,7 +17,7 @@ import kopf
 
 from mlk.k8s.cluster import Cluster
 from mlk.operator import autoscale, storage
-from mlk.operator.status import deployment_status
+from mlk.operator.status import deployment_status, failing_container
 from mlk.render import names
 from mlk.render.workload import deployment_objects, endpoint_objects, owned_by
 
@@ -136,10 +136,30 @@ def reconcile_deployment(
     except kopf.PermanentError as exc:
         patch.status.update(_failed("InstanceTypeNotFound", str(exc)))
         raise
+    _belong_to(body, endpoint)
     for obj in objects:
         cluster().apply(owned_by(obj, body))
     generation = int(body.get("metadata", {}).get("generation") or 1)
     patch.status.update({"state": "Updating" if generation > 1 else "Creating", "observedGeneration": generation})
+
+
+def _belong_to(body: kopf.Body, endpoint: dict[str, Any]) -> None:
+    """Make the deployment a dependent of its endpoint: deleting the endpoint (mlk, az ml or kubectl)
+    deletes its deployments, as in Azure."""
+    uid = endpoint["metadata"]["uid"]
+    references = list(body.get("metadata", {}).get("ownerReferences") or [])
+    if any(r.get("uid") == uid for r in references):
+        return
+    references.append(
+        {"apiVersion": names.API_VERSION, "kind": "OnlineEndpoint", "name": endpoint["metadata"]["name"], "uid": uid}
+    )
+    cluster().patch_merge(
+        names.API_VERSION,
+        "OnlineDeployment",
+        body["metadata"]["name"],
+        {"metadata": {"ownerReferences": references}},
+        body["metadata"]["namespace"],
+    )
 
 
 def _storage(body: kopf.Body, spec: kopf.Spec) -> str:
@@ -170,10 +190,27 @@ def _failed(reason: str, message: str) -> dict[str, Any]:
 @kopf.on.event("apps", "v1", "deployments", labels={names.LABEL_MANAGED_BY: names.MANAGED_BY})
 def workload_changed(body: kopf.Body, namespace: str | None, **_: Any) -> None:
     """A child Deployment changed: bring its OnlineDeployment's status up to date."""
-    if namespace is None:
+    if namespace is not None:
+        _refresh(namespace, dict(body))
+
+
+@kopf.on.event(
+    "", "v1", "pods", labels={names.LABEL_MANAGED_BY: names.MANAGED_BY, names.LABEL_COMPONENT: "inference-server"}
+)
+def pod_changed(body: kopf.Body, namespace: str | None, **_: Any) -> None:
+    """A pod changed: a crash loop or a pull failure changes no Deployment field, only its pods."""
+    labels = body.get("metadata", {}).get("labels") or {}
+    if namespace is None or names.LABEL_ENDPOINT not in labels or names.LABEL_DEPLOYMENT not in labels:
         return
+    name = names.deployment_object_name(labels[names.LABEL_ENDPOINT], labels[names.LABEL_DEPLOYMENT])
+    workload = cluster().get("apps/v1", "Deployment", name, namespace)
+    if workload is not None:
+        _refresh(namespace, workload)
+
+
+def _refresh(namespace: str, workload: dict[str, Any]) -> None:
     owner = next(
-        (ref for ref in body.get("metadata", {}).get("ownerReferences") or [] if ref.get("kind") == "OnlineDeployment"),
+        (r for r in workload.get("metadata", {}).get("ownerReferences") or [] if r.get("kind") == "OnlineDeployment"),
         None,
     )
     if owner is None:
@@ -181,20 +218,27 @@ def workload_changed(body: kopf.Body, namespace: str | None, **_: Any) -> None:
     parent = cluster().get(names.API_VERSION, "OnlineDeployment", owner["name"], namespace)
     if parent is None:
         return
+    generation = int(parent.get("metadata", {}).get("generation") or 1)
     selector = ",".join(
-        f"{k}={v}" for k, v in (body.get("spec", {}).get("selector", {}).get("matchLabels") or {}).items()
+        f"{k}={v}" for k, v in (workload.get("spec", {}).get("selector", {}).get("matchLabels") or {}).items()
     )
     pods = cluster().list("v1", "Pod", namespace, label_selector=selector) if selector else []
-    logs = ""
-    status = deployment_status(dict(body), pods, int(parent.get("metadata", {}).get("generation") or 1))
-    if status["state"] == "Failed" and pods:
+    status = deployment_status(workload, pods, generation)
+    failing = failing_container(pods) if status["state"] == "Failed" else None
+    if failing is not None:
         try:
-            logs = cluster().pod_log(namespace, pods[0]["metadata"]["name"], "inference-server", tail_lines=30)
-        except Exception:  # the container may never have started: then there is no log to show
+            logs = cluster().pod_log(namespace, failing[0], failing[1], tail_lines=30)
+        except Exception:  # a container that never started has no log to show
             logs = ""
         if logs:
-            status = deployment_status(dict(body), pods, int(parent.get("metadata", {}).get("generation") or 1), logs)
-    cluster().patch_status(names.API_VERSION, "OnlineDeployment", owner["name"], {"status": status}, namespace)
+            status = deployment_status(workload, pods, generation, logs)
+    if _untimed(parent.get("status") or {}) != _untimed(status):  # pod events are many: write only changes
+        cluster().patch_status(names.API_VERSION, "OnlineDeployment", owner["name"], {"status": status}, namespace)
+
+
+def _untimed(status: dict[str, Any]) -> dict[str, Any]:
+    conditions = [{k: v for k, v in c.items() if k != "lastTransitionTime"} for c in status.get("conditions") or []]
+    return {**{k: v for k, v in status.items() if k != "autoscaler"}, "conditions": conditions}
 
 
 # --- autoscaling ----------------------------------------------------------------------------------------

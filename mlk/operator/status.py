@@ -46,6 +46,18 @@ def pod_problem(pods: Sequence[Mapping[str, Any]]) -> tuple[str, str] | None:
     return None
 
 
+def failing_container(pods: Sequence[Mapping[str, Any]]) -> tuple[str, str] | None:
+    """(pod, container) whose log explains the failure: a crashing or unstartable container, init first."""
+    for pod in pods:
+        status = pod.get("status") or {}
+        for container in [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]:
+            waiting = (container.get("state") or {}).get("waiting") or {}
+            last = (container.get("lastState") or {}).get("terminated") or {}
+            if waiting.get("reason") in WAITING_FAILURES or last.get("exitCode") not in (None, 0):
+                return str(pod["metadata"]["name"]), str(container.get("name"))
+    return None
+
+
 def deployment_status(
     deployment: Mapping[str, Any] | None, pods: Sequence[Mapping[str, Any]], generation: int, logs: str = ""
 ) -> dict[str, Any]:

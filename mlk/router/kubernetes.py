@@ -49,7 +49,7 @@ def _label(obj: Obj, key: str) -> str:
 def _replicas(slices: Iterable[Obj]) -> tuple[str, ...]:
     urls = set()
     for item in slices:
-        port = next((p.get("port") for p in item.get("ports") or [] if p.get("name") in ("http", None)), None)
+        port = next((p.get("port") for p in item.get("ports") or [] if p.get("name") in ("http", "", None)), None)
         if port is None:
             continue
         for endpoint in item.get("endpoints") or []:

@@ -31,7 +31,8 @@ class FakeKube:
 
     `simulate_workloads`: deployments and daemon sets get ready pods and status (`simulate`);
     `endpoint_slices`: Services get EndpointSlices of their pods (`endpoints`); off by default, for tests that
-    publish their own (a local kubelet running real processes).
+    publish their own (a local kubelet running real processes). `kubelet_labels`: pods with these labels
+    stay unready until `set_pod_ready` (that kubelet's readiness probe).
     """
 
     def __init__(
@@ -41,6 +42,7 @@ class FakeKube:
         kube_version: str = "1.33",
         simulate_workloads: bool = False,
         endpoint_slices: bool = False,
+        kubelet_labels: dict[str, str] | None = None,
         workload_delay: float = 0.05,
         bookmark_every: float = 5.0,
         history: int = 10_000,
@@ -48,6 +50,8 @@ class FakeKube:
         self.host, self.port = host, port
         self.cluster = Cluster(kube_version, history)
         self.workloads = Workloads(self.cluster, workload_delay) if simulate_workloads else None
+        if self.workloads is not None:
+            self.workloads.kubelet_labels = kubelet_labels
         self.slices = EndpointSlices(self.cluster, workload_delay) if endpoint_slices else None
         self._api = Api(self.cluster, bookmark_every)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -153,6 +157,11 @@ class FakeKube:
         """Make a deployment's pods fail: waiting containers with `reason` (needs simulate_workloads=True)."""
         workloads = self._need_workloads()
         self._call(lambda: workloads.fail(namespace, name, reason, message))
+
+    def set_pod_ready(self, namespace: str, pod: str, ready: bool = True) -> None:
+        """For pods matching `kubelet_labels` (run by a test's own kubelet): mark them ready or not."""
+        workloads = self._need_workloads()
+        self._call(lambda: workloads.set_ready(namespace, pod, ready))
 
     def heal_deployment(self, namespace: str, name: str) -> None:
         """Undo `fail_deployment`: the pods become ready again."""

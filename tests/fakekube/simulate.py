@@ -60,6 +60,9 @@ class Workloads:
         self.cluster = cluster
         self.delay = delay
         self.failures: dict[tuple[str, str], tuple[str, str]] = {}
+        self.kubelet_labels: dict[str, str] | None = None
+        """Pods with these labels are run by an outside kubelet: not ready until `set_ready` says so."""
+        self.ready_pods: set[tuple[str, str]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: dict[tuple[tuple[str, str], str, str], asyncio.TimerHandle] = {}
         self._ips = (f"10.244.{n // 250}.{n % 250 + 2}" for n in itertools.count())
@@ -79,6 +82,18 @@ class Workloads:
         self.failures[(namespace, name)] = (reason, message)
         self._schedule(DEPLOYMENTS, namespace, name)
         self._schedule(DAEMONSETS, namespace, name)
+
+    def set_ready(self, namespace: str, pod: str, ready: bool) -> None:
+        """The outside kubelet's verdict on a pod (its readiness probe passed, or the container died)."""
+        (self.ready_pods.add if ready else self.ready_pods.discard)((namespace, pod))
+        found = self.cluster.store.get(PODS, namespace, pod)
+        for ref in (found or {}).get("metadata", {}).get("ownerReferences") or []:
+            if ref.get("kind") == "Deployment":
+                self._schedule(DEPLOYMENTS, namespace, ref["name"])
+
+    def _external(self, pod: Obj) -> bool:
+        labels = pod["metadata"].get("labels") or {}
+        return self.kubelet_labels is not None and all(labels.get(k) == v for k, v in self.kubelet_labels.items())
 
     def heal(self, namespace: str, name: str) -> None:
         self.failures.pop((namespace, name), None)
@@ -118,9 +133,14 @@ class Workloads:
         digest = template_hash(template)
         failure = self.failures.get((workload["metadata"].get("namespace", ""), workload["metadata"]["name"]))
         current = self._pods(workload, label, digest, want)
+        ready = 0
         for pod in current:
-            self._pod_status(pod, failure)
-        ready = 0 if failure else len(current)
+            waiting = (
+                self._external(pod)
+                and (pod["metadata"].get("namespace", ""), pod["metadata"]["name"]) not in self.ready_pods
+            )
+            self._pod_status(pod, failure, ready=not waiting)
+            ready += failure is None and not waiting
         status = self._status(key, workload, want, ready, f"{workload['metadata']['name']}-{digest}")
         rtype = self.cluster.registry.any_version(*key)
         assert rtype is not None
@@ -158,7 +178,7 @@ class Workloads:
             current.append(self.cluster.find(pods_type, namespace, created["metadata"]["name"]))
         return sorted(current, key=_index)
 
-    def _pod_status(self, pod: Obj, failure: tuple[str, str] | None) -> None:
+    def _pod_status(self, pod: Obj, failure: tuple[str, str] | None, ready: bool = True) -> None:
         old = pod.get("status") or {}
         started = pod["metadata"]["creationTimestamp"]
         containers = (pod.get("spec") or {}).get("containers") or []
@@ -173,7 +193,7 @@ class Workloads:
                 status.update(
                     imageID=f"{c.get('image', '')}@sha256:{image_digest}",
                     containerID=f"containerd://{container_id}",
-                    ready=True,
+                    ready=ready,
                     started=True,
                     state={"running": {"startedAt": started}},
                 )
@@ -195,7 +215,7 @@ class Workloads:
                     terminated = {"exitCode": 1, "reason": "Error", "startedAt": started, "finishedAt": started}
                     status.update(restartCount=3, lastState={"terminated": terminated})
             statuses.append(status)
-        ok = failure is None
+        ok = failure is None and ready
         unready = "" if ok else f"containers with unready status: [{names}]"
         wanted = [
             ("PodReadyToStartContainers", True, "", ""),

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from mlk.render import names
 from tests.conftest import REPO, Result, run_mlk
 from tests.fakekube import FakeKube
 from tests.kube.kubelet import LocalKubelet
@@ -68,13 +69,14 @@ def kube(tmp_path_factory: pytest.TempPathFactory, azurite: str) -> Iterator[Kub
     os.environ["MLK_HOME"] = str(root / "mlk-home")
     os.environ.pop("MLK_WORKSPACE", None)
     procs: list[subprocess.Popen[bytes]] = []
-    with FakeKube(simulate_workloads=True) as fake:
+    with FakeKube(simulate_workloads=True, kubelet_labels={names.LABEL_COMPONENT: "inference-server"}) as fake:
         kubeconfig = fake.kubeconfig(root / "kubeconfig")
         os.environ["KUBECONFIG"] = str(kubeconfig)
         router_port, health_port = free_port(), free_port()
         try:
             create = run_mlk("workspace", "create", "kube-ws", "--storage-connection-string", azurite)
             assert create.exit_code == 0, create.stderr
+            os.environ["MLK_WORKSPACE"] = "kube-ws"
             install = run_mlk(
                 "extension",
                 "install",
@@ -84,6 +86,7 @@ def kube(tmp_path_factory: pytest.TempPathFactory, azurite: str) -> Iterator[Kub
                 "allowInsecureConnections=True",
             )
             assert install.exit_code == 0, install.stderr
+            os.environ["MLK_OPERATION_TIMEOUT"] = "60"  # a hung wait fails the test in a minute, not 20
             env = {"KUBECONFIG": str(kubeconfig), "MLK_SCORING_HOST": f"127.0.0.1:{router_port}"}
             operator_log = root / "operator.log"
             procs.append(
@@ -111,7 +114,19 @@ def kube(tmp_path_factory: pytest.TempPathFactory, azurite: str) -> Iterator[Kub
                 )
             )
             _wait_http(f"http://127.0.0.1:{router_port}/healthz", procs[-1], router_log)
-            with LocalKubelet(kubeconfig, root / "pods") as kubelet:
+            attach = run_mlk(
+                "compute",
+                "attach",
+                "--type",
+                "Kubernetes",
+                "-n",
+                COMPUTE,
+                "--namespace",
+                NAMESPACE,
+                "--create-namespace",
+            )
+            assert attach.exit_code == 0, attach.stderr
+            with LocalKubelet(kubeconfig, root / "pods", fake) as kubelet:
                 yield KubeEnv(fake, kubeconfig, router_port, root, kubelet)
         finally:
             for proc in procs:

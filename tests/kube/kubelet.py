@@ -40,7 +40,8 @@ def _free_port() -> int:
 
 
 class PodProcess:
-    def __init__(self, cluster: Cluster, pod: dict[str, Any], logs: Path) -> None:
+    def __init__(self, cluster: Cluster, pod: dict[str, Any], logs: Path, fake: Any = None) -> None:
+        self.fake = fake
         self.cluster, self.pod = cluster, pod
         self.namespace, self.name = pod["metadata"]["namespace"], pod["metadata"]["name"]
         self.root = Path(tempfile.mkdtemp(prefix=f"pod-{self.name}-"))
@@ -49,6 +50,7 @@ class PodProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.slice: str | None = None
         self.failed: str | None = None
+        self.thread: threading.Thread | None = None
 
     def _env(self, container: dict[str, Any]) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AZUREML_", "AML_", "MLK_"))}
@@ -69,6 +71,13 @@ class PodProcess:
         return argv
 
     def run(self) -> None:
+        try:
+            self._run()
+        except Exception as exc:  # a bug here must show in the test, not vanish with the thread
+            self.failed = f"the local kubelet failed: {exc!r}"
+            raise
+
+    def _run(self) -> None:
         spec = self.pod["spec"]
         for init in spec.get("initContainers") or []:
             with open(self.logs / f"{self.name}.{init['name']}.log", "wb") as log:
@@ -76,11 +85,13 @@ class PodProcess:
                     self._argv(init), check=False, env=self._env(init), stdout=log, stderr=subprocess.STDOUT
                 )
             if done.returncode != 0:
-                self.failed = f"{init['name']} exited with {done.returncode}"
+                self._fail(f"{init['name']} exited with {done.returncode}")
                 return
         server = next(c for c in spec["containers"] if c["name"] == "inference-server")
-        log = open(self.logs / f"{self.name}.{server['name']}.log", "wb")  # noqa: SIM115 - the process keeps it
-        self.process = subprocess.Popen(self._argv(server), env=self._env(server), stdout=log, stderr=subprocess.STDOUT)
+        with open(self.logs / f"{self.name}.{server['name']}.log", "wb") as log:  # the process keeps its own copy
+            self.process = subprocess.Popen(
+                self._argv(server), env=self._env(server), stdout=log, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and self.process.poll() is None:
             try:
@@ -89,9 +100,29 @@ class PodProcess:
             except OSError:
                 time.sleep(0.1)
         if self.process.poll() is not None:
-            self.failed = f"inference-server exited with {self.process.returncode}"
+            self._fail(f"inference-server exited with {self.process.returncode}")
             return
         self.publish()
+        if self.fake is not None:
+            self.fake.set_pod_ready(self.namespace, self.name, True)
+
+    def _fail(self, why: str) -> None:
+        """What a kubelet shows when a container keeps failing: its log, and the pod in CrashLoopBackOff."""
+        self.failed = why
+        self.publish_logs()
+        if self.fake is not None:
+            labels = self.pod["metadata"].get("labels") or {}
+            workload = names.deployment_object_name(labels[names.LABEL_ENDPOINT], labels[names.LABEL_DEPLOYMENT])
+            self.fake.fail_deployment(self.namespace, workload, "CrashLoopBackOff", why)
+
+    def publish_logs(self) -> None:
+        """The containers' output as the API server's pod logs (kubectl logs, mlk get-logs)."""
+        if self.fake is None:
+            return
+        for container in ("storage-initializer", "inference-server"):
+            log = self.logs / f"{self.name}.{container}.log"
+            if log.exists():
+                self.fake.set_pod_log(self.namespace, self.name, container, log.read_text(errors="replace"))
 
     def publish(self) -> None:
         labels = self.pod["metadata"].get("labels") or {}
@@ -124,6 +155,8 @@ class PodProcess:
         )
 
     def stop(self) -> None:
+        if self.thread is not None and self.thread is not threading.current_thread():
+            self.thread.join(70)  # let a start in progress finish, so its process is not left behind
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -138,7 +171,8 @@ class PodProcess:
 class LocalKubelet:
     """Runs every inference pod it finds (polling), stops those that are gone."""
 
-    def __init__(self, kubeconfig: Path, logs: Path) -> None:
+    def __init__(self, kubeconfig: Path, logs: Path, fake: Any = None) -> None:
+        self.fake = fake
         self.cluster = Cluster(ClusterRef(str(kubeconfig), None))
         self.logs = logs
         logs.mkdir(parents=True, exist_ok=True)
@@ -167,9 +201,14 @@ class LocalKubelet:
             for key in set(self.pods) - set(found):
                 self.pods.pop(key).stop()
             for key in set(found) - set(self.pods):
-                process = PodProcess(self.cluster, found[key], self.logs)
+                process = PodProcess(self.cluster, found[key], self.logs, self.fake)
                 self.pods[key] = process
-                threading.Thread(target=process.run, daemon=True).start()
+                process.thread = threading.Thread(target=process.run, daemon=True)
+                process.thread.start()
+
+    def publish_logs(self) -> None:
+        for pod in list(self.pods.values()):
+            pod.publish_logs()
 
     def failures(self) -> dict[str, str]:
         return {name: p.failed for (_, name), p in self.pods.items() if p.failed}

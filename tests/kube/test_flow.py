@@ -24,7 +24,7 @@ def _json(result: Any) -> Any:
     return json.loads(result.stdout)
 
 
-def _invoke_until_ok(kube: KubeEnv, *extra: str, timeout: float = 60) -> Any:
+def _invoke_until_ok(kube: KubeEnv, *extra: str, timeout: float = 60, retry_on: str = "503") -> Any:
     """The operator reports Succeeded when the pods are Ready; the router learns the replica's address a
     moment later (its EndpointSlice), as in a real cluster: retry briefly on 503."""
     deadline = time.monotonic() + timeout
@@ -34,7 +34,7 @@ def _invoke_until_ok(kube: KubeEnv, *extra: str, timeout: float = 60) -> Any:
         )
         if result.exit_code == 0:
             return _json(result)
-        if time.monotonic() > deadline or "503" not in result.stderr:
+        if time.monotonic() > deadline or retry_on not in result.stderr:
             failures = kube.kubelet.failures()
             raise AssertionError(f"invoke failed: {result.stderr}\npod failures: {failures}")
         time.sleep(0.3)
@@ -49,21 +49,7 @@ def test_attach_checks_before_it_records(kube: KubeEnv) -> None:
 
 
 def test_safe_rollout_on_the_cluster(kube: KubeEnv) -> None:
-    attached = _json(
-        kube.mlk(
-            "compute",
-            "attach",
-            "--type",
-            "Kubernetes",
-            "-n",
-            COMPUTE,
-            "--namespace",
-            NAMESPACE,
-            "--create-namespace",
-            "-o",
-            "json",
-        )
-    )
+    attached = _json(kube.mlk("compute", "show", "-n", COMPUTE, "-o", "json"))
     assert attached["namespace"] == NAMESPACE
 
     endpoint = _json(
@@ -111,14 +97,11 @@ def test_safe_rollout_on_the_cluster(kube: KubeEnv) -> None:
     kube.mlk("online-endpoint", "regenerate-keys", "-n", ENDPOINT, "--key-type", "primary")
     new_keys = _json(kube.mlk("online-endpoint", "get-credentials", "-n", ENDPOINT, "-o", "json"))
     assert new_keys["primaryKey"] != keys["primaryKey"] and new_keys["secondaryKey"] == keys["secondaryKey"]
-    assert _invoke_until_ok(kube)["model"] == ["model"]
+    # the routers learn the new key from their watch of the keys Secret: within a moment, not at once
+    assert _invoke_until_ok(kube, timeout=5, retry_on="401")["model"] == ["model"]
 
     # logs come from the pods (LocalKubelet's processes, published as the fake's pod logs)
-    for (namespace, pod), process in kube.kubelet.pods.items():
-        for container in ("storage-initializer", "inference-server"):
-            log = kube.logs / "pods" / f"{pod}.{container}.log"
-            if log.exists():
-                kube.fake.set_pod_log(namespace, pod, container, log.read_text(errors="replace"))
+    kube.kubelet.publish_logs()
     init_log = kube.mlk("online-deployment", "get-logs", "-n", "blue", "-e", ENDPOINT, "-c", "storage-initializer")
     assert "storage-initializer: model" in init_log.stdout
 
@@ -136,3 +119,64 @@ def test_safe_rollout_on_the_cluster(kube: KubeEnv) -> None:
     assert [s for s in kube.fake.objects("secrets", NAMESPACE) if "keys" in s["metadata"]["name"]] == []
     gone = kube.mlk("online-endpoint", "show", "-n", ENDPOINT, ok=False)
     assert gone.exit_code != 0
+
+
+def test_failures_carry_their_real_reason(kube: KubeEnv) -> None:
+    kube.mlk(
+        "online-endpoint", "create", "-f", "endpoint.yml", "-n", "failing-ep", "--set", f"compute=azureml:{COMPUTE}"
+    )
+    broken = kube.mlk(
+        "online-deployment",
+        "create",
+        "-f",
+        "blue.yml",
+        "-e",
+        "failing-ep",
+        "--set",
+        "environment_variables.INIT_FAIL=1",
+        ok=False,
+    )
+    assert broken.exit_code != 0
+    assert "CrashLoopBackOff" in broken.stderr
+    assert "init failed on purpose: model file corrupted" in broken.stderr  # the container's last lines
+
+    kube.mlk("online-deployment", "create", "-f", "green.yml", "-e", "failing-ep", "--no-wait")
+    kube.fake.fail_deployment(
+        NAMESPACE,
+        names.deployment_object_name("failing-ep", "green"),
+        "ImagePullBackOff",
+        'Back-off pulling image "python:3.11-slim"',
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        shown = _json(kube.mlk("online-deployment", "show", "-n", "green", "-e", "failing-ep", "-o", "json"))
+        if shown["provisioning_state"] == "Failed" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert shown["provisioning_state"] == "Failed"
+    assert shown["reason"]["reason"] == "ImagePullBackOff" and "python:3.11-slim" in shown["reason"]["message"]
+    kube.mlk("online-endpoint", "delete", "-n", "failing-ep", "--yes")
+
+
+def test_bad_input_is_refused_before_anything_is_stored(kube: KubeEnv) -> None:
+    no_endpoint = kube.mlk("online-deployment", "create", "-f", "blue.yml", "-e", "no-such-ep", ok=False)
+    assert no_endpoint.exit_code != 0 and "no-such-ep" in no_endpoint.stderr
+    kube.mlk(
+        "online-endpoint", "create", "-f", "endpoint.yml", "-n", "strict-ep", "--set", f"compute=azureml:{COMPUTE}"
+    )
+    conda = kube.mlk(
+        "online-deployment",
+        "create",
+        "-f",
+        "blue.yml",
+        "-e",
+        "strict-ep",
+        "--set",
+        "environment.conda_file=conda.yml",
+        ok=False,
+    )
+    assert conda.exit_code != 0
+    assert kube.fake.objects("onlinedeployments", NAMESPACE, group="mlk.dev") == []
+    unknown = kube.mlk("online-endpoint", "update", "-n", "strict-ep", "--traffic", "purple=100", ok=False)
+    assert unknown.exit_code != 0 and "purple" in unknown.stderr
+    kube.mlk("online-endpoint", "delete", "-n", "strict-ep", "--yes")
