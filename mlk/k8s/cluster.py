@@ -52,7 +52,9 @@ class Cluster:
                     self._api = ApiClient()
                 else:
                     load = config.new_client_from_config
-                    self._api = load(config_file=self.ref.kubeconfig, context=self.ref.context)  # type: ignore[no-untyped-call]
+                    # KUBECONFIG is read now, as kubectl does (the client reads it once, at import)
+                    source = self.ref.kubeconfig or os.environ.get("KUBECONFIG") or None
+                    self._api = load(config_file=source, context=self.ref.context)  # type: ignore[no-untyped-call]
             except Exception as exc:  # config errors come in many types; all mean "cannot use this kubeconfig"
                 from mlk.errors import UsageError
 
