@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from mlk.cli.console import console
-from mlk.cli.options import Name, SetValues, command
+from mlk.cli.options import Name, SetValues, Yes, command
 
 app = typer.Typer(no_args_is_help=True)
 File = Annotated[Path | None, typer.Option("--file", "-f", metavar="FILE", help="Compute YAML (az ml format).")]
@@ -61,9 +61,13 @@ def attach(
 
 
 @command(app, "detach", help="Detach a compute (its endpoints stay in the cluster).")
-def detach(name: Required) -> None:
+def detach(name: Required, yes: Yes = False) -> None:
+    import sys
+
     from mlk.workspace import computes
 
+    if not yes and sys.stdin.isatty() and not typer.confirm(f"Detach compute '{name}' from the workspace?"):
+        raise typer.Exit(1)
     computes.detach(_ws(), name)
     console.info(f"detached compute '{name}'")
 

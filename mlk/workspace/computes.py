@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlk.errors import NotFoundError, UsageError
+from mlk.errors import ConflictError, NotFoundError, UsageError
 from mlk.workspace.files import locked, read_json, write_json
 from mlk.workspace.home import Workspace
 
@@ -50,6 +50,14 @@ def attach(ws: Workspace, record: dict[str, Any]) -> None:
 
 
 def detach(ws: Workspace, name: str) -> None:
+    from mlk.workspace import state
+
+    using = sorted(n for n, r in state.load(ws)["endpoints"].items() if r.get("compute") == name)
+    if using:
+        raise ConflictError(
+            f"compute '{name}' still has endpoints of this workspace: {', '.join(using)}",
+            hint="delete them first (mlk online-endpoint delete -n NAME): detached, they could not be reached",
+        )
     with locked(ws.lock_file):
         config = read_json(_config_file(ws), {})
         if name not in config.get("computes", {}):

@@ -1,0 +1,126 @@
+"""`mlk extension` and `mlk compute attach` against the fake API server: az k8s-extension's settings and
+their errors, --dry-run and --output-dir applying nothing, install/show/update/delete, attach's checks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import EXAMPLES, Result, run_mlk
+from tests.fakekube import FakeKube
+
+BASIC = ["enableInference=True", "inferenceRouterServiceType=LoadBalancer", "allowInsecureConnections=True"]
+
+
+@pytest.fixture
+def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKube]:
+    monkeypatch.setenv("MLK_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("MLK_WORKSPACE", raising=False)
+    with FakeKube(simulate_workloads=True) as cluster:
+        monkeypatch.setenv("KUBECONFIG", str(cluster.kubeconfig(tmp_path / "kubeconfig")))
+        yield cluster
+
+
+def mlk(*args: str) -> Result:
+    return run_mlk(*args)
+
+
+def crds(fake: FakeKube) -> list[str]:
+    return [c["metadata"]["name"] for c in fake.objects("customresourcedefinitions", group="apiextensions.k8s.io")]
+
+
+def test_dry_run_prints_every_manifest_and_applies_nothing(fake: FakeKube) -> None:
+    result = mlk("extension", "install", "--config", *BASIC, "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    objects = [o for o in yaml.safe_load_all(result.stdout) if o]
+    kinds = {o["kind"] for o in objects}
+    assert {"CustomResourceDefinition", "Deployment", "Service", "ClusterRole", "InstanceType"} <= kinds
+    service = next(o for o in objects if o["kind"] == "Service" and o["metadata"]["name"] == "mlk-router")
+    assert service["spec"]["type"] == "LoadBalancer"
+    assert crds(fake) == []  # nothing reached the cluster
+
+
+def test_output_dir_writes_one_file_per_object(fake: FakeKube, tmp_path: Path) -> None:
+    out = tmp_path / "manifests"
+    result = mlk("extension", "install", "--config", *BASIC, "installNvidiaDevicePlugin=True", "--output-dir", str(out))
+    assert result.exit_code == 0, result.stderr
+    files = sorted(out.glob("*.yaml"))
+    assert len(files) > 10
+    assert any("nvidia" in f.name for f in files)
+    assert all(len([d for d in yaml.safe_load_all(f.read_text()) if d]) == 1 for f in files)
+    assert crds(fake) == []
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (["enableInference=True", "inferenceRouterServiceType=Foo", "allowInsecureConnections=True"], "Foo"),
+        (["enableInference=True", "inferenceRouterServiceType=LoadBalancer"], "ssl"),
+        (["enableInference=False", "enableTraining=False"], "enable"),
+        (["enableInference=True", "enableInference=False"], "twice"),
+    ],
+)
+def test_bad_settings_are_refused_with_the_setting_named(fake: FakeKube, settings: list[str], message: str) -> None:
+    result = mlk("extension", "install", "--config", *settings)
+    assert result.exit_code != 0
+    assert message.lower() in result.stderr.lower(), result.stderr
+    assert crds(fake) == []
+
+
+def test_install_show_update_delete(fake: FakeKube) -> None:
+    installed = mlk("extension", "install", "--config", *BASIC, "-o", "json")
+    assert installed.exit_code == 0, installed.stderr
+    assert {"onlineendpoints.mlk.dev", "onlinedeployments.mlk.dev", "instancetypes.mlk.dev"} <= set(crds(fake))
+    assert "defaultinstancetype" in [i["metadata"]["name"] for i in fake.objects("instancetypes", group="mlk.dev")]
+    routers = fake.objects("deployments", "mlk-system", group="apps")
+    assert sorted(d["metadata"]["name"] for d in routers) == ["mlk-operator", "mlk-router"]
+    router = next(d for d in routers if d["metadata"]["name"] == "mlk-router")
+    assert router["spec"]["replicas"] == 1  # inferenceRouterHA on a 1-node cluster falls back to 1
+
+    shown = mlk("extension", "show", "-o", "json")
+    assert shown.exit_code == 0, shown.stderr
+    assert "inferenceRouterServiceType=LoadBalancer" in shown.stderr
+    assert all(row["ready"] for row in json.loads(shown.stdout))
+
+    updated = mlk("extension", "update", "--config", "inferenceRouterServiceType=NodePort", "--yes")
+    assert updated.exit_code == 0, updated.stderr
+    service = next(s for s in fake.objects("services", "mlk-system") if s["metadata"]["name"] == "mlk-router")
+    assert service["spec"]["type"] == "NodePort"
+    again = mlk("extension", "show")
+    assert "allowInsecureConnections=True" in again.stderr  # settings not given were kept
+
+    attached = mlk("compute", "attach", "--type", "Kubernetes", "-n", "k8s", "--namespace", "ml", "--create-namespace")
+    assert attached.exit_code == 0, attached.stderr
+    created = mlk(
+        "online-endpoint", "create", "-f", str(EXAMPLES / "endpoint.yml"), "--set", "compute=azureml:k8s", "--no-wait"
+    )
+    assert created.exit_code == 0, created.stderr
+    in_use = mlk("compute", "detach", "-n", "k8s", "--yes")
+    assert in_use.exit_code != 0 and "my-endpoint" in in_use.stderr
+    refused = mlk("extension", "delete", "--yes")
+    assert refused.exit_code != 0 and "my-endpoint" in refused.stderr
+    assert "onlineendpoints.mlk.dev" in crds(fake)
+
+    forced = mlk("extension", "delete", "--yes", "--force")
+    assert forced.exit_code == 0, forced.stderr
+    assert crds(fake) == []
+    assert fake.objects("deployments", "mlk-system", group="apps") == []
+
+
+def test_attach_needs_the_extension_and_a_compute_file_works(fake: FakeKube, tmp_path: Path) -> None:
+    missing = mlk("compute", "attach", "-f", str(EXAMPLES / "compute.yml"), "--create-namespace")
+    assert missing.exit_code != 0 and "extension install" in missing.stderr
+    assert mlk("extension", "install", "--config", *BASIC).exit_code == 0
+    attached = mlk("compute", "attach", "-f", str(EXAMPLES / "compute.yml"), "--create-namespace", "-o", "json")
+    assert attached.exit_code == 0, attached.stderr
+    record = json.loads(attached.stdout)
+    assert record["name"] == "k8s-compute" and record["namespace"] == "azureml-workloads"
+    assert "azureml-workloads" in [n["metadata"]["name"] for n in fake.objects("namespaces")]
+    shown = json.loads(mlk("compute", "show", "-n", "k8s-compute", "-o", "json").stdout)
+    assert shown["kubernetes_version"] == "1.33"
+    assert mlk("compute", "detach", "-n", "k8s-compute", "--yes").exit_code == 0
+    assert mlk("compute", "show", "-n", "k8s-compute").exit_code != 0
