@@ -68,3 +68,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--e2e-storage",
         help="blob storage connection string that both this machine and the cluster's pods can reach",
     )
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path | None = None, timeout: float = 60) -> None:
+    """Wait until `url` answers (any status), failing at once with the log when `proc` exits first."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    def output() -> str:
+        return log.read_text(errors="replace") if log is not None and log.exists() else ""
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"{proc.args} exited with {proc.returncode}:\n{output()}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"{url} did not answer within {timeout:.0f} s:\n{output()}")

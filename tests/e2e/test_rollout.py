@@ -13,6 +13,7 @@ from typing import Any
 from tests.e2e.conftest import Cluster
 
 ENDPOINT = "e2e-endpoint"
+REQUEST = "../../local/app/request.json"  # the same score.py, model and request as tests/local
 
 
 def _json(result: Any) -> Any:
@@ -23,7 +24,16 @@ def _invoke(cluster: Cluster, *extra: str, timeout: float = 120) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         result = cluster.mlk(
-            "online-endpoint", "invoke", "-n", ENDPOINT, "-r", "request.json", *extra, "-o", "json", ok=False
+            "online-endpoint",
+            "invoke",
+            "-n",
+            ENDPOINT,
+            "-r",
+            "../../local/app/request.json",
+            *extra,
+            "-o",
+            "json",
+            ok=False,
         )
         if result.exit_code == 0:
             return _json(result)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from mlk.render import names
-from tests.conftest import REPO, Result, run_mlk
+from tests.conftest import REPO, Result, run_mlk, wait_http
 from tests.fakekube import FakeKube
 from tests.kube.kubelet import LocalKubelet
 from tests.storage.conftest import azurite, free_port  # noqa: F401 - the session's Azurite
@@ -42,19 +40,6 @@ class KubeEnv:
         if ok:
             assert result.exit_code == 0, f"mlk {' '.join(args)} → {result.exit_code}\n{result.stdout}\n{result.stderr}"
         return result
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"{proc.args} exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer:\n{log.read_text(errors='replace')}")
 
 
 def _start(argv: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -96,7 +81,7 @@ def kube(tmp_path_factory: pytest.TempPathFactory, azurite: str) -> Iterator[Kub
                     env,
                 )
             )
-            _wait_http(f"http://127.0.0.1:{health_port}/healthz", procs[-1], operator_log)
+            wait_http(f"http://127.0.0.1:{health_port}/healthz", procs[-1], operator_log)
             router_log = root / "router.log"
             procs.append(
                 _start(
@@ -113,7 +98,7 @@ def kube(tmp_path_factory: pytest.TempPathFactory, azurite: str) -> Iterator[Kub
                     env,
                 )
             )
-            _wait_http(f"http://127.0.0.1:{router_port}/healthz", procs[-1], router_log)
+            wait_http(f"http://127.0.0.1:{router_port}/healthz", procs[-1], router_log)
             attach = run_mlk(
                 "compute",
                 "attach",

@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import wait_http
 from tests.router.fakes import KEY, endpoint
 
 SCRIPTS = Path(__file__).parent / "scripts"
@@ -34,19 +34,6 @@ def _free_port() -> int:
     port = int(sock.getsockname()[1])
     sock.close()
     return port
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"{proc.args} exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"{url} did not answer")
 
 
 def _post(port: int) -> tuple[int, dict[str, object]]:
@@ -80,7 +67,7 @@ def test_three_routers_keep_the_per_replica_limit(tmp_path: Path) -> None:
         )
     ]
     try:
-        _wait_http(f"http://127.0.0.1:{server_port}/", procs[0])
+        wait_http(f"http://127.0.0.1:{server_port}/", procs[0])
         settings = {"max_concurrent_requests_per_instance": LIMIT, "max_queue_wait_ms": 20000}
         config = endpoint(
             "shared-ep", blue={"replicas": [f"http://127.0.0.1:{server_port}"], "traffic": 100, "settings": settings}
@@ -97,7 +84,7 @@ def test_three_routers_keep_the_per_replica_limit(tmp_path: Path) -> None:
                 )
             )
         for port, proc in zip(router_ports, procs[1:], strict=True):
-            _wait_http(f"http://127.0.0.1:{port}/healthz", proc)
+            wait_http(f"http://127.0.0.1:{port}/healthz", proc)
 
         def client(index: int) -> list[tuple[int, dict[str, object]]]:  # 3 clients per router: under its cap
             return [_post(router_ports[index % 3]) for _ in range(10)]
