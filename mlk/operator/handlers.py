@@ -85,6 +85,14 @@ def reconcile_endpoint(
             "keysSecret": secret_name,
             "traffic": traffic,
             "trafficText": " ".join(f"{k}={v}" for k, v in sorted(traffic.items())) or "-",
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "KeysReady",
+                    "message": f"keys in Secret {secret_name}; the router serves {scoring_uri(name)}",
+                }
+            ],
             "observedGeneration": body.get("metadata", {}).get("generation"),
         }
     )
