@@ -1,0 +1,291 @@
+"""Environment images: built once per identity, found again instead of rebuilt, pushed to the workspace's
+registry when a cluster needs them.
+
+An image's identity is the environment's (mlk.envs.identity: base image, conda content, build context)
+plus what mlk adds: the base image's id, the builder, mlk's runtime and any extra CA certificates. An
+unchanged environment is therefore found — locally by its deterministic tag, in the registry by the same
+name — and costs no build (0 s). Settings live in workspace.json: `registry` {url, username, password},
+`build` {ca_certs, builder, pull}.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from mlk.errors import UsageError
+from mlk.workspace.files import locked, read_json, write_json
+from mlk.workspace.home import Workspace
+
+SCHEME = "mlk-image/1"
+REPOSITORY = "mlk-env"
+BUILDERS = ("auto", "fast", "pip", "conda")
+PULLS = ("missing", "always", "never")
+Say = Callable[[str], None]
+Lines = Callable[[list[str]], None]
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    reference: str
+    """What a container or pod runs: the registry reference with its digest when pushed, else the tag."""
+    tag: str
+    image_id: str
+    identity: str
+    builder: str
+    reused: bool
+    seconds: float
+    reason: str
+    pushed: str | None = None
+
+    def describe(self) -> str:
+        how = "reused" if self.reused else f"built in {self.seconds:.1f} s"
+        return f"{self.tag} ({self.builder}; {how})" + (f", pushed as {self.pushed}" if self.pushed else "")
+
+
+def settings(ws: Workspace) -> dict[str, Any]:
+    build = dict(ws.config.get("build") or {})
+    return {
+        "ca_certs": [str(p) for p in build.get("ca_certs") or []],
+        "builder": str(build.get("builder") or "auto"),
+        "pull": str(build.get("pull") or "missing"),
+        "registry": dict(ws.config.get("registry") or {}) or None,
+    }
+
+
+def registry_auth(registry: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """Credentials for the docker SDK; None lets it use the docker config (docker login) as docker does."""
+    if not registry or not registry.get("username"):
+        return None
+    return {"username": str(registry["username"]), "password": str(registry.get("password") or "")}
+
+
+def ca_bundle(paths: list[str]) -> bytes | None:
+    if not paths:
+        return None
+    parts = []
+    for name in paths:
+        try:
+            parts.append(Path(name).read_bytes().strip() + b"\n")
+        except OSError as exc:
+            raise UsageError(f"CA certificate {name}: {exc.strerror}", hint="give a PEM file with --ca-cert") from None
+    return b"".join(parts)
+
+
+def _slug(name: str | None) -> str:
+    text = "".join(c if c.isalnum() or c in "-._" else "-" for c in (name or "anonymous").lower()).strip("-._")
+    return text[:60] or "anonymous"
+
+
+def _records(ws: Workspace) -> Path:
+    return ws.root / "images.json"
+
+
+def recorded(ws: Workspace, identity: str) -> dict[str, Any] | None:
+    found: dict[str, Any] | None = read_json(_records(ws), {}).get(identity)
+    return found
+
+
+def _remember(ws: Workspace, result: ImageResult) -> None:
+    with locked(ws.root / "images.lock"):
+        data = read_json(_records(ws), {})
+        previous = data.get(result.identity) or {}
+        entry = {**previous, **asdict(result), "at": time.time()}
+        if previous.get("seconds") and result.reused:
+            entry["seconds"] = previous["seconds"]  # how long the real build took
+        data[result.identity] = entry
+        write_json(_records(ws), data)
+
+
+def _choose(
+    definition: Mapping[str, Any], conda: Mapping[str, Any] | None, wanted: str, base_has_conda: Callable[[], bool]
+) -> tuple[str, str]:
+    """(builder, why) for an environment."""
+    from mlk.envs.conda import pip_plan
+
+    if isinstance(definition.get("build"), Mapping) and definition["build"].get("path"):
+        return "context", "a Docker build context: its Dockerfile, then mlk's runtime on top"
+    if conda is None:
+        return "image", "no conda file: the image as it is, with mlk's runtime added"
+    if wanted in ("fast", "pip", "conda"):
+        return wanted, f"asked for ({wanted})"
+    plan = pip_plan(conda)
+    untranslatable = [n for n in plan.notes if n.startswith("dependencies entry")]
+    untranslatable += [f"{e}: {r}" for e, r in plan.skipped if "not supported" in r]
+    if not untranslatable:
+        return "fast", "the conda file is pip-installable: uv into a virtual environment, no conda"
+    if base_has_conda():
+        return "conda", f"conda needed for: {'; '.join(untranslatable)}"
+    raise UsageError(
+        f"the conda file needs conda ({'; '.join(untranslatable)}) and the base image has none",
+        hint="use a base image with conda, or make those entries pip-installable",
+    )
+
+
+def ensure_image(
+    ws: Workspace,
+    definition: Mapping[str, Any],
+    *,
+    say: Say,
+    on_lines: Lines | None = None,
+    builder: str | None = None,
+    pull: str | None = None,
+    push: bool = False,
+    engine: Any = None,
+) -> ImageResult:
+    """The image of an environment definition: found (0 s) or built, and pushed when `push`."""
+    from mlk.envs.identity import build_context_files, environment_identity, read_conda
+    from mlk.images import dockerfile
+    from mlk.images.context import tree_digest
+    from mlk.images.engine import Engine
+
+    config = settings(ws)
+    builder = builder or config["builder"]
+    pull = pull or config["pull"]
+    if builder not in BUILDERS:
+        raise UsageError(f"--builder {builder}: use one of {', '.join(BUILDERS)}")
+    if pull not in PULLS:
+        raise UsageError(f"--pull {pull}: use one of {', '.join(PULLS)}")
+    if push and not config["registry"]:
+        raise UsageError(
+            f"workspace '{ws.name}' has no registry to push the image to",
+            hint="mlk workspace update --registry HOST:PORT [--registry-username U --registry-password P]",
+        )
+    started = time.monotonic()
+    conda = read_conda(definition)
+    env_identity = environment_identity(definition, conda, build_context_files(definition))
+    own = engine is None
+    engine = engine or Engine.connect()
+    try:
+        auth = registry_auth(config["registry"])
+        base = _base(engine, ws, definition, env_identity, pull, auth, say, on_lines)
+        base_id = engine.image_id(base) or ""
+        kind, why = _choose(definition, conda, builder, lambda: _has_conda(engine, base))
+        import uv as uv_package
+
+        import mlk
+
+        runtime = Path(mlk.__file__).parent
+        ca = ca_bundle(config["ca_certs"])
+        parts = {
+            "scheme": SCHEME,
+            "environment": env_identity,
+            "base": base_id,
+            "builder": kind,
+            "runtime": tree_digest(runtime),
+            "ca": hashlib.sha256(ca).hexdigest() if ca else None,
+        }
+        identity = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+        tag = f"{REPOSITORY}/{_slug(definition.get('name'))}:{identity[:20]}"
+        image_id = engine.image_id(tag)
+        reused = image_id is not None
+        if image_id is None:
+            say(f"building {tag}: {why}")
+            uv = Path(uv_package.find_uv_bin())
+            if kind in ("fast", "pip"):
+                from mlk.envs.conda import pip_plan
+
+                plan = pip_plan(conda or {})
+                context = dockerfile.fast(
+                    base,
+                    plan.requirements,
+                    plan.options,
+                    plan.python,
+                    runtime=runtime,
+                    uv=uv,
+                    ca=ca,
+                    installer="uv" if kind == "fast" else "pip",
+                )
+            elif kind == "conda":
+                import yaml
+
+                context = dockerfile.conda(
+                    base, yaml.safe_dump(dict(conda or {})).encode(), runtime=runtime, uv=uv, ca=ca
+                )
+            else:
+                context = dockerfile.runtime_only(base, runtime=runtime, uv=uv, ca=ca, builder=kind)  # type: ignore[arg-type]
+            image_id = engine.build(context, tag, on_lines)
+        pushed = None
+        if push:
+            pushed = _push(engine, config["registry"], tag, auth, say, on_lines)
+        result = ImageResult(
+            pushed or tag, tag, image_id, identity, kind, reused, time.monotonic() - started, why, pushed
+        )
+    finally:
+        if own:
+            engine.close()
+    _remember(ws, result)
+    return result
+
+
+def _base(
+    engine: Any,
+    ws: Workspace,
+    definition: Mapping[str, Any],
+    env_identity: str,
+    pull: str,
+    auth: Mapping[str, str] | None,
+    say: Say,
+    on_lines: Lines | None,
+) -> str:
+    """The image the environment's layers go on: its `image` (pulled per `pull`), or the user's build
+    context built into an image of its own."""
+    from mlk.images.dockerfile import BuildContext
+
+    build = definition.get("build")
+    if isinstance(build, Mapping) and build.get("path"):
+        root = Path(str(build["path"]))
+        dockerfile_path = root / str(build.get("dockerfile_path") or "Dockerfile")
+        if not dockerfile_path.is_file():
+            raise UsageError(f"build context {root} has no {dockerfile_path.name}", hint="set build.dockerfile_path")
+        files: dict[str, Path | bytes] = {
+            p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*")) if p.is_file() and p != dockerfile_path
+        }
+        tag = f"{REPOSITORY}-context/{_slug(definition.get('name'))}:{env_identity[:20]}"
+        if engine.image_id(tag) is None:
+            say(f"building the environment's own Dockerfile as {tag}")
+            engine.build(BuildContext("context", dockerfile_path.read_text(), files), tag, on_lines)
+        return tag
+    image = definition.get("image")
+    if not image:
+        raise UsageError("the environment has neither an image nor a build context", hint="set image: or build:")
+    image = str(image)
+    here = engine.image_id(image) is not None
+    if pull == "always" or (pull == "missing" and not here):
+        say(f"pulling {image}")
+        registry_url = str((settings(ws)["registry"] or {}).get("url") or "")
+        engine.pull(image, auth if registry_url and image.startswith(registry_url) else None)
+    elif not here:
+        raise UsageError(
+            f"base image {image} is not here and --pull never was given", hint="docker load it, or allow pulls"
+        )
+    return image
+
+
+def _has_conda(engine: Any, image: str) -> bool:
+    """Whether the image has conda: its PATH names a conda folder (as Azure's base images set it)."""
+    try:
+        env = engine.client.api.inspect_image(image)["Config"].get("Env") or []
+    except Exception:  # an image that cannot be inspected has no conda we could use
+        return False
+    path = next((e.split("=", 1)[1] for e in env if e.startswith("PATH=")), "")
+    return "conda" in path.lower()
+
+
+def _push(
+    engine: Any, registry: Mapping[str, Any], tag: str, auth: Mapping[str, str] | None, say: Say, on_lines: Lines | None
+) -> str:
+    url = str(registry["url"]).rstrip("/").removeprefix("https://").removeprefix("http://")
+    target = f"{url}/{tag}"
+    digest = engine.remote_digest(target, auth)
+    if digest is None:
+        engine.tag(tag, target)
+        say(f"pushing {target}")
+        digest = engine.push(target, auth, on_lines)
+    name = target.rsplit(":", 1)[0]
+    return f"{name}@{digest}"
