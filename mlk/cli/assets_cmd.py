@@ -158,9 +158,43 @@ def show_environment(name: Annotated[str, typer.Option("--name", "-n")], version
     from mlk.workspace import assets
 
     found = assets.resolve(_ws(), "environments", f"{name}:{version}" if version else f"{name}@latest")
-    console.result(
-        _row(
-            "environments",
-            {"name": found.name, "version": found.version, "digest": found.digest, **(found.record or {})},
-        )
+    row = _row(
+        "environments", {"name": found.name, "version": found.version, "digest": found.digest, **(found.record or {})}
     )
+    from mlk.workspace import builds
+
+    row["images"] = builds.images_of(_ws(), found.digest)
+    console.result(row)
+
+
+@command(environments, "build", help="Build the environment's image (reused when unchanged); --push for clusters.")
+def build_environment(
+    name: AssetName = None,
+    version: Version = None,
+    file: File = None,
+    builder: Annotated[str | None, typer.Option("--builder", help="auto, fast (uv), pip or conda.")] = None,
+    pull: Annotated[str | None, typer.Option("--pull", help="Base image: missing (default), always or never.")] = None,
+    push: Annotated[bool, typer.Option("--push", help="Push to the workspace's registry.")] = False,
+    set_values: SetValues = None,
+) -> None:
+    from mlk.cli.builds_view import build_live
+
+    definition = _definition(name, version, file, set_values)
+    console.result(build_live(_ws(), definition, builder=builder, pull=pull, push=push))
+
+
+def _definition(
+    name: str | None, version: str | None, file: Path | None, set_values: list[str] | None
+) -> dict[str, Any]:
+    from mlk.errors import UsageError
+
+    if file is not None:
+        from mlk.cli.specs_input import load
+
+        return dict(load(file, "environment", set_values=set_values, overrides={"name": name, "version": version}))
+    if not name:
+        raise UsageError("which environment? give -n NAME [-v VERSION] or -f FILE")
+    from mlk.workspace import assets
+
+    found = assets.resolve(_ws(), "environments", f"{name}:{version}" if version else f"{name}@latest")
+    return dict((found.record or {})["definition"])

@@ -1,7 +1,8 @@
-"""`mlk workspace create|show|list`: where assets, endpoints and their storage live."""
+"""`mlk workspace create|show|list|update`: where assets, endpoints, their storage and images live."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -15,12 +16,18 @@ app = typer.Typer(
 
 
 def _view(ws: Any) -> dict[str, Any]:
+    registry = ws.config.get("registry") or {}
+    build = ws.config.get("build") or {}
     return {
         "name": ws.name,
         "location": str(ws.root),
         "storage": ws.storage_config().describe(),
         "default_compute": ws.default_compute,
         "router": f"http://127.0.0.1:{ws.router_port}",
+        "local_runtime": ws.config.get("runtime", "process"),
+        "registry": registry.get("url"),
+        "registry_user": registry.get("username"),
+        "ca_certs": build.get("ca_certs", []),
     }
 
 
@@ -81,3 +88,62 @@ def list_() -> None:
         default="json",
         columns=["name", "current", "storage", "router"],
     )
+
+
+@command(app, "update", help="Change a workspace's registry, build CA certificates, local runtime or default compute.")
+def update(
+    name: Annotated[str | None, typer.Argument(help="Workspace name (default: the current one).")] = None,
+    registry: Annotated[
+        str | None, typer.Option("--registry", help="Image registry for clusters, HOST[:PORT][/PREFIX]; '' removes it.")
+    ] = None,
+    registry_username: Annotated[str | None, typer.Option("--registry-username", help="Registry user.")] = None,
+    registry_password: Annotated[
+        str | None, typer.Option("--registry-password", help="Registry password (else docker login's).")
+    ] = None,
+    ca_cert: Annotated[
+        list[Path] | None, typer.Option("--ca-cert", help="Extra CA certificate (PEM) for image builds; repeatable.")
+    ] = None,
+    no_ca_certs: Annotated[bool, typer.Option("--no-ca-certs", help="Forget the extra CA certificates.")] = False,
+    runtime: Annotated[
+        str | None, typer.Option("--local-runtime", help="How local deployments run: process or docker.")
+    ] = None,
+    default_compute: Annotated[
+        str | None, typer.Option("--default-compute", help="local or an attached compute.")
+    ] = None,
+) -> None:
+    from mlk.errors import UsageError
+    from mlk.workspace.files import locked, read_json, write_json
+    from mlk.workspace.home import open_workspace
+
+    ws = open_workspace(name or console.settings.workspace)
+    if runtime is not None and runtime not in ("process", "docker"):
+        raise UsageError(f"--local-runtime {runtime}: use process or docker")
+    for cert in ca_cert or []:
+        if not cert.is_file() or b"BEGIN CERTIFICATE" not in cert.read_bytes():
+            raise UsageError(f"--ca-cert {cert}: not a PEM certificate file")
+    if default_compute is not None:
+        from mlk.workspace import computes
+
+        computes.get(ws, default_compute)  # must be attached (or local)
+    with locked(ws.lock_file):
+        config = read_json(ws.root / "workspace.json", {})
+        if registry is not None:
+            config.pop("registry", None)
+            if registry:
+                config["registry"] = {"url": registry.rstrip("/")}
+        if registry_username is not None or registry_password is not None:
+            if not config.get("registry"):
+                raise UsageError("credentials need a registry: give --registry too")
+            config["registry"] |= {"username": registry_username, "password": registry_password}
+        if no_ca_certs:
+            config.setdefault("build", {})["ca_certs"] = []
+        if ca_cert:
+            known = config.setdefault("build", {}).setdefault("ca_certs", [])
+            known += [str(c.resolve()) for c in ca_cert if str(c.resolve()) not in known]
+        if runtime is not None:
+            config["runtime"] = runtime
+        if default_compute is not None:
+            config["default_compute"] = default_compute.removeprefix("azureml:")
+        write_json(ws.root / "workspace.json", config, mode=0o600)  # may hold a registry password
+        ws.config = config
+    console.result(_view(ws))

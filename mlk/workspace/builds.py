@@ -42,6 +42,8 @@ class ImageResult:
     seconds: float
     reason: str
     pushed: str | None = None
+    environment: str = ""
+    """The environment's own identity (mlk.envs.identity), which `environment show` looks images up by."""
 
     def describe(self) -> str:
         how = "reused" if self.reused else f"built in {self.seconds:.1f} s"
@@ -100,6 +102,13 @@ def _remember(ws: Workspace, result: ImageResult) -> None:
             entry["seconds"] = previous["seconds"]  # how long the real build took
         data[result.identity] = entry
         write_json(_records(ws), data)
+
+
+def images_of(ws: Workspace, env_identity: str) -> list[dict[str, Any]]:
+    """The images built (or found) for an environment identity: what `environment show` reports."""
+    rows = [r for r in read_json(_records(ws), {}).values() if r.get("environment") == env_identity]
+    keys = ("reference", "tag", "builder", "pushed", "seconds", "at")
+    return [{k: r.get(k) for k in keys} for r in sorted(rows, key=lambda r: r.get("at", 0))]
 
 
 def _choose(
@@ -214,7 +223,7 @@ def ensure_image(
         if push:
             pushed = _push(engine, config["registry"], tag, auth, say, on_lines)
         result = ImageResult(
-            pushed or tag, tag, image_id, identity, kind, reused, time.monotonic() - started, why, pushed
+            pushed or tag, tag, image_id, identity, kind, reused, time.monotonic() - started, why, pushed, env_identity
         )
     finally:
         if own:
