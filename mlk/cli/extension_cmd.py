@@ -163,3 +163,27 @@ def delete(
             raise typer.Exit(1)
         options = _options(settings, list(settings), namespace, None, cluster)
         extension.delete(cluster, namespace, extension.render(options), force=force, say=console.info)
+
+
+@command(app, "build-image", help="Build mlk's own image (operator, router, storage-initializer, server).")
+def build_image(
+    base_image: Annotated[
+        str, typer.Option("--base-image", help="A Debian-like image with Python 3.11+ (used when local).")
+    ] = "python:3.11-slim",
+    push: Annotated[str | None, typer.Option("--push", help="Registry to push to, HOST[:PORT][/PREFIX].")] = None,
+    pull: Annotated[str, typer.Option("--pull", help="Base image: missing (default), always or never.")] = "missing",
+) -> None:
+    from mlk.cli.builds_view import live_lines
+    from mlk.workspace import builds
+    from mlk.workspace.home import open_workspace
+
+    ws = open_workspace(console.settings.workspace)
+    with live_lines("building mlk's image") as on_lines:
+        result = builds.ensure_system_image(
+            ws, base=base_image, say=console.info, on_lines=on_lines, push_to=push, pull=pull
+        )
+    console.info(f"image {result.describe()}")
+    console.info(f"install with it: mlk extension install --system-image {result.reference} --config ...")
+    console.result(
+        {"image": result.reference, "tag": result.tag, "reused": result.reused, "seconds": round(result.seconds, 2)}
+    )

@@ -53,28 +53,57 @@ def _storage_secret(ws: Workspace, namespace: str) -> dict[str, Any]:
     }
 
 
-def _image(ws: Workspace, spec: Mapping[str, Any]) -> tuple[str, dict[str, Any] | None]:
-    """(image, custom container routes) of the deployment's environment."""
+def _image(ws: Workspace, spec: Mapping[str, Any], say: Say) -> tuple[str, dict[str, Any] | None]:
+    """(image, custom container routes) of the deployment's environment: an image-only environment is used
+    as it is (as Azure does: the pod runs mlk's server if the image has it, else azmlinfsrv); one with a
+    conda file or a build context is built (or found) and pushed to the workspace's registry."""
     env = spec.get("environment")
     if env is None:
         raise UsageError(
-            "a deployment on Kubernetes needs an environment with an image",
-            hint="add environment: {image: REGISTRY/IMAGE:TAG} (an image with mlk installed)",
+            "a deployment on Kubernetes needs an environment",
+            hint="add environment: {image: ..., conda_file: ...} (or azureml:NAME:VERSION)",
         )
-    definition = (
-        dict((assets.resolve(ws, "environments", env).record or {})["definition"])
-        if isinstance(env, str)
-        else dict(env)
-    )
-    if definition.get("conda_file"):
-        raise UsageError(
-            "this environment is built from a conda file; building images comes with `mlk image build` "
-            "(not in this release)",
-            hint="use an environment whose image already has the packages and mlk: environment: {image: ...}",
-        )
-    if not definition.get("image"):
-        raise UsageError("the environment has no image", hint="set environment.image (or a build context)")
-    return str(definition["image"]), definition.get("inference_config")
+    if isinstance(env, str):
+        definition = dict((assets.resolve(ws, "environments", env).record or {})["definition"])
+    else:
+        definition = dict(env)
+    if definition.get("inference_config") or not (definition.get("conda_file") or definition.get("build")):
+        if not definition.get("image"):
+            raise UsageError("the environment has no image", hint="set environment.image (or a conda file)")
+        say(f"image {definition['image']}: used as it is (no conda file, nothing to build)")
+        return str(definition["image"]), definition.get("inference_config")
+    from mlk.workspace import builds
+
+    result = builds.ensure_image(ws, definition, say=say, push=True)
+    say(f"image {result.describe()}")
+    return result.reference, definition.get("inference_config")
+
+
+def _pull_secret(ws: Workspace, namespace: str) -> dict[str, Any] | None:
+    """The registry's credentials as a dockerconfigjson Secret, when the workspace has them (else the
+    nodes pull as they are configured to: a public registry, or kubelet credentials)."""
+    import base64
+
+    from mlk.workspace import builds
+
+    registry = builds.settings(ws)["registry"]
+    auth = builds.registry_auth(registry)
+    if registry is None or auth is None:
+        return None
+    server = str(registry["url"]).split("/", 1)[0]
+    token = base64.b64encode(f"{auth['username']}:{auth['password']}".encode()).decode()
+    config = {"auths": {server: {"username": auth["username"], "password": auth["password"], "auth": token}}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/dockerconfigjson",
+        "metadata": {
+            "name": names.k8s_name("mlk-registry", ws.name),
+            "namespace": namespace,
+            "labels": {**names.base_labels("registry"), "mlk.dev/workspace": names.k8s_name(ws.name)},
+        },
+        "stringData": {".dockerconfigjson": json.dumps(config)},
+    }
 
 
 def _asset(ws: Workspace, registered: assets.Registered | None) -> dict[str, str] | None:
@@ -99,7 +128,6 @@ def create(
     update: bool = False,
 ) -> dict[str, Any]:
     endpoint, name, namespace = str(spec["endpoint_name"]), str(spec["name"]), str(compute["namespace"])
-    image, inference_config = _image(ws, spec)
     with endpoints.connect(ws, compute) as cluster:
         if endpoints.get_cr(cluster, namespace, endpoint) is None:
             raise NotFoundError(
@@ -115,6 +143,8 @@ def create(
         if existing is None and update:
             raise NotFoundError(f"online deployment '{name}' of endpoint '{endpoint}' does not exist")
         secret = _storage_secret(ws, namespace)
+        image, inference_config = _image(ws, spec, say)
+        pull_secret = _pull_secret(ws, namespace)
         runtime = {
             "image": image,
             "model": _asset(ws, assets.deployment_model(ws, spec, say, progress)),
@@ -122,8 +152,11 @@ def create(
             "storage": ws.storage_config().describe(),
             "storage_secret": secret["metadata"]["name"],
             "inference_config": inference_config,
+            "image_pull_secret": pull_secret["metadata"]["name"] if pull_secret else None,
         }
         cluster.apply(secret)
+        if pull_secret is not None:
+            cluster.apply(pull_secret)
         cr = cluster.apply(crs.deployment_cr(spec, namespace, runtime={k: v for k, v in runtime.items() if v}))
         _remember(ws, spec)
         say(f"applied {KIND} {cr['metadata']['name']} (image {image})")

@@ -58,6 +58,10 @@ _RUNTIME = {
             "properties": {"digest": {"type": "string"}, "name": {"type": "string"}},
         },
         "storage": {"type": "string", "description": "The storage holding the manifests (no credentials)."},
+        "image_pull_secret": {
+            "type": "string",
+            "description": "The Secret (kubernetes.io/dockerconfigjson) the pods pull the image with.",
+        },
         "storage_secret": {
             "type": "string",
             "description": "The Secret (key storage.json) the storage-initializer reads the storage with.",

@@ -7,8 +7,9 @@
 - init container `storage-initializer` (mlk's image): `python -m mlk.storage.initializer --model <digest>
   --code <digest> --dest /var/azureml-app` fetches both content-addressed manifests into that layout; the
   storage's credentials come from the storage Secret (key `storage.json` → MLK_STORAGE_CONFIG).
-- container `inference-server` (the environment's image, which carries mlk): `python -m mlk.server --port
-  5001` with Azure's environment contract; probes GET / on 5001. A custom container (the environment's
+- container `inference-server` (the environment's image): `mlk.server` on 5001 when the image has it (mlk's
+  images do), else Azure's `azmlinfsrv` (an image-only environment is used as it is, as on Azure), with
+  Azure's environment contract; probes GET / on 5001. A custom container (the environment's
   inference_config) keeps its own command, port and probe routes, and sees the model at model_mount_path.
 - resources: the instance type's requests and limits, the deployment's own overriding them; GPUs in
   limits only (Kubernetes requests as many); a request above its limit, or a limit above the instance
@@ -27,6 +28,15 @@ from mlk.specs.quantity import parse_quantity
 APP_ROOT = "/var/azureml-app"
 MODELS_DIR = f"{APP_ROOT}/azureml-models"
 SERVER_PORT = 5001
+SERVER_SCRIPT = (
+    # mlk's server when the image has it (mlk's images set MLK_PYTHON), else Azure's own azmlinfsrv: an
+    # image-only environment is used as it is, as Azure uses it, so Azure's inference images work too.
+    'py="${MLK_PYTHON:-python3}"; '
+    f'if "$py" -c "import mlk.server" 2>/dev/null; then exec "$py" -m mlk.server --port {SERVER_PORT}; fi; '
+    f"if command -v azmlinfsrv >/dev/null 2>&1; then exec azmlinfsrv --port {SERVER_PORT}; fi; "
+    "echo \"mlk: this image has neither mlk's server (pip install mlk) nor azmlinfsrv "
+    '(pip install azureml-inference-server-http)" >&2; exit 3'
+)
 GPU = "nvidia.com/gpu"
 STORAGE_SECRET_KEY = "storage.json"
 """Key of the storage Secret holding the workspace's storage configuration (JSON), credentials included."""
@@ -140,8 +150,7 @@ def server(endpoint: str, deployment: Mapping[str, Any], image: str, res: Mappin
     container: dict[str, Any] = {"name": "inference-server", "image": image}
     if config is None:
         port, live_path, ready_path = SERVER_PORT, "/", "/"
-        container["command"] = ["python", "-m", "mlk.server"]
-        container["args"] = ["--port", str(SERVER_PORT)]
+        container["command"] = ["/bin/sh", "-c", SERVER_SCRIPT]
     else:
         port = int(config["scoring_route"]["port"])
         live_path, ready_path = config["liveness_route"]["path"], config["readiness_route"]["path"]

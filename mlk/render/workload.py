@@ -78,6 +78,7 @@ def deployment_objects(
         "volumes": [{"name": pod.VOLUME, "emptyDir": {}}],
         "nodeSelector": dict(sorted((it_spec.get("nodeSelector") or {}).items())) or None,
         "tolerations": tolerations,
+        "imagePullSecrets": [{"name": str(runtime["image_pull_secret"])}] if runtime.get("image_pull_secret") else None,
     }
     scale = spec.get("scale_settings") or {}
     autoscaled = scale.get("type") == "target_utilization"

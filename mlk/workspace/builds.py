@@ -298,3 +298,90 @@ def _push(
         digest = engine.push(target, auth, on_lines)
     name = target.rsplit(":", 1)[0]
     return f"{name}@{digest}"
+
+
+SYSTEM_REPOSITORY = "mlk/system"
+SYSTEM_EXCLUDED = {"uv", "docker"}  # the CLI's tools: the operator, router and initializer do not use them
+
+
+def system_requirements() -> list[str]:
+    """mlk's own dependencies, as installed (extras and CLI-only tools left out)."""
+    import importlib.metadata
+    import re
+
+    found = []
+    for requirement in importlib.metadata.requires("mlk") or []:
+        if "extra ==" in requirement:
+            continue
+        name = re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].strip().lower()
+        if name not in SYSTEM_EXCLUDED:
+            found.append(requirement)
+    return found
+
+
+def ensure_system_image(
+    ws: Workspace,
+    *,
+    base: str,
+    say: Say,
+    on_lines: Lines | None = None,
+    push_to: str | None = None,
+    pull: str = "missing",
+    engine: Any = None,
+) -> ImageResult:
+    """mlk's own image (operator, router, storage-initializer, server): built from this mlk, once per
+    mlk version, runtime content, base image and CA certificates; pushed to `push_to` when given."""
+    import uv as uv_package
+
+    import mlk
+    from mlk.images import dockerfile
+    from mlk.images.context import tree_digest
+    from mlk.images.engine import Engine
+
+    started = time.monotonic()
+    config = settings(ws)
+    own = engine is None
+    engine = engine or Engine.connect()
+    try:
+        auth = registry_auth(config["registry"])
+        if pull == "always" or (pull == "missing" and engine.image_id(base) is None):
+            say(f"pulling {base}")
+            engine.pull(base)
+        runtime = Path(mlk.__file__).parent
+        ca = ca_bundle(config["ca_certs"])
+        requirements = system_requirements()
+        parts = {
+            "scheme": SCHEME,
+            "system": mlk.__version__,
+            "base": engine.image_id(base) or "",
+            "runtime": tree_digest(runtime),
+            "requirements": requirements,
+            "ca": hashlib.sha256(ca).hexdigest() if ca else None,
+        }
+        identity = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+        tag = f"{SYSTEM_REPOSITORY}:{mlk.__version__}-{identity[:12]}"
+        image_id = engine.image_id(tag)
+        reused = image_id is not None
+        if image_id is None:
+            say(f"building {tag} (operator, router, storage-initializer, server)")
+            context = dockerfile.fast(
+                base, requirements, (), None, runtime=runtime, uv=Path(uv_package.find_uv_bin()), ca=ca
+            )
+            image_id = engine.build(context, tag, on_lines)
+        pushed = None
+        if push_to:
+            pushed = _push(engine, {**(config["registry"] or {}), "url": push_to}, tag, auth, say, on_lines)
+        return ImageResult(
+            pushed or tag,
+            tag,
+            image_id,
+            identity,
+            "system",
+            reused,
+            time.monotonic() - started,
+            "mlk's own image",
+            pushed,
+        )
+    finally:
+        if own:
+            engine.close()

@@ -25,7 +25,7 @@ from typing import Any
 
 from mlk.k8s.cluster import Cluster, ClusterRef
 from mlk.render import names
-from mlk.render.pod import APP_ROOT
+from mlk.render.pod import APP_ROOT, SERVER_PORT
 
 INFERENCE = f"{names.LABEL_COMPONENT}=inference-server"
 
@@ -54,6 +54,7 @@ class PodProcess:
 
     def _env(self, container: dict[str, Any]) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AZUREML_", "AML_", "MLK_"))}
+        env["MLK_PYTHON"] = sys.executable  # what mlk's images set: the Python that has mlk
         for item in container.get("env") or []:
             if "value" in item:
                 env[item["name"]] = str(item["value"]).replace(APP_ROOT, str(self.root))
@@ -68,6 +69,8 @@ class PodProcess:
         argv = [sys.executable if a == "python" else a.replace(APP_ROOT, str(self.root)) for a in argv]
         if "--port" in argv:
             argv[argv.index("--port") + 1] = str(self.port)
+        if argv[:2] == ["/bin/sh", "-c"]:  # the server's start script: this port instead of the pod's 5001
+            argv[2] = argv[2].replace(f"--port {SERVER_PORT}", f"--port {self.port}")
         return argv
 
     def run(self) -> None:
