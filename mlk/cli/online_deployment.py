@@ -20,6 +20,12 @@ Required = Annotated[str, typer.Option("--name", "-n", help="Deployment name.")]
 Endpoint = Annotated[str, typer.Option("--endpoint-name", "-e", help="Endpoint name.")]
 COLUMNS = ["name", "endpoint_name", "provisioning_state", "model", "instance_count"]  # -o table / tsv
 SkipScript = Annotated[bool, typer.Option("--skip-script-validation", help="Do not compile the scoring script.")]
+Runtime = Annotated[
+    str | None,
+    typer.Option(
+        "--runtime", help="On this machine: process (a virtual environment) or docker (the pod's containers)."
+    ),
+]
 
 
 def _ws() -> Any:
@@ -42,6 +48,7 @@ def create(
     no_wait: NoWait = False,
     set_values: SetValues = None,
     skip_script_validation: SkipScript = False,
+    runtime: Runtime = None,
 ) -> None:
     from mlk.cli.specs_input import load
     from mlk.local import deployments
@@ -59,9 +66,19 @@ def create(
     ws = _ws()
     compute = of_endpoint(ws, spec["endpoint_name"])
     if is_local(compute):
-        created = deployments.create(
-            ws, spec, all_traffic=all_traffic, wait=not no_wait, say=_say, progress=progress_bar
-        )
+        from mlk.cli.builds_view import live_lines
+
+        with live_lines("building the environment's image") as on_lines:
+            created = deployments.create(
+                ws,
+                spec,
+                all_traffic=all_traffic,
+                wait=not no_wait,
+                say=_say,
+                progress=progress_bar,
+                runtime_kind=runtime,
+                on_lines=on_lines,
+            )
     else:
         from mlk.kube import deployments as kube_deployments
 
@@ -79,6 +96,7 @@ def update(
     no_wait: NoWait = False,
     set_values: SetValues = None,
     skip_script_validation: SkipScript = False,
+    runtime: Runtime = None,
 ) -> None:
     from mlk.cli.specs_input import load
     from mlk.errors import UsageError
@@ -106,7 +124,12 @@ def update(
 
     compute = of_endpoint(ws, spec["endpoint_name"])
     if is_local(compute):
-        console.result(deployments.create(ws, spec, all_traffic=False, wait=not no_wait, say=_say, update=True))
+        kind = runtime or (state.deployment(state.load(ws), spec["endpoint_name"], spec["name"]).get("run") or {}).get(
+            "runtime"
+        )
+        console.result(
+            deployments.create(ws, spec, all_traffic=False, wait=not no_wait, say=_say, update=True, runtime_kind=kind)
+        )
         return
     from mlk.kube import deployments as kube_deployments
 

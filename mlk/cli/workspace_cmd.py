@@ -28,6 +28,8 @@ def _view(ws: Any) -> dict[str, Any]:
         "registry": registry.get("url"),
         "registry_user": registry.get("username"),
         "ca_certs": build.get("ca_certs", []),
+        "system_image": build.get("system_image"),
+        "system_base_image": build.get("system_base"),
     }
 
 
@@ -110,6 +112,12 @@ def update(
     default_compute: Annotated[
         str | None, typer.Option("--default-compute", help="local or an attached compute.")
     ] = None,
+    system_image: Annotated[
+        str | None, typer.Option("--system-image", help="mlk's image for the Docker runtime's initializer ('' unsets).")
+    ] = None,
+    system_base_image: Annotated[
+        str | None, typer.Option("--system-base-image", help="Base of mlk's image when mlk builds it.")
+    ] = None,
 ) -> None:
     from mlk.errors import UsageError
     from mlk.workspace.files import locked, read_json, write_json
@@ -142,6 +150,9 @@ def update(
             known += [str(c.resolve()) for c in ca_cert if str(c.resolve()) not in known]
         if runtime is not None:
             config["runtime"] = runtime
+        for key, value in (("system_image", system_image), ("system_base", system_base_image)):
+            if value is not None:
+                config.setdefault("build", {})[key] = value or None
         if default_compute is not None:
             config["default_compute"] = default_compute.removeprefix("azureml:")
         write_json(ws.root / "workspace.json", config, mode=0o600)  # may hold a registry password

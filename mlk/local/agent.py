@@ -41,7 +41,7 @@ class Agent:
         self.ws = ws
         self.loop = loop
         self.router = Router(loop, RouterConfig())
-        self.supervisor = Supervisor(runtime.mlk_lib(), self.changed)
+        self.supervisor = Supervisor(runtime.mlk_lib(), self.changed, ws.name)
         self.dirty = asyncio.Event()
         self.poked = asyncio.Event()
         self.stopping = asyncio.Event()

@@ -161,6 +161,8 @@ def create(
     say: Say,
     progress: Any = None,
     update: bool = False,
+    runtime_kind: str | None = None,
+    on_lines: Any = None,
 ) -> dict[str, Any]:
     endpoint, name = spec["endpoint_name"], spec["name"]
     kind = "online-deployment update" if update else "online-deployment create"
@@ -175,7 +177,15 @@ def create(
                 )
             if update and existing is None:
                 desired.deployment(state, endpoint, name)  # raises NotFound
-        prepared = prepare(ws, spec, say, progress)
+        kind = runtime_kind or str(ws.config.get("runtime") or "process")
+        if kind == "docker":
+            from mlk.local import docker_prepare
+
+            prepared = docker_prepare.prepare(ws, spec, say, progress, on_lines)
+        elif kind == "process":
+            prepared = prepare(ws, spec, say, progress)
+        else:
+            raise UsageError(f"--runtime {kind}: use process or docker")
         with desired.mutate(ws) as state:
             record = desired.endpoint(state, endpoint)
             previous = record["deployments"].get(name) or {}

@@ -22,18 +22,44 @@ def replica_plans(ws: Workspace, state: dict[str, Any]) -> dict[str, Plan]:
                 continue
             key = runtime.key(ep_name, dep_name)
             env = {k: str(v) for k, v in (dep["spec"].get("environment_variables") or {}).items()}
+            log_dir = str(runtime.log_dir(ws, ep_name, dep_name))
+            generation, instances = int(dep["generation"]), int(dep["spec"].get("instance_count", 1))
+            if run.get("runtime") == "docker":
+                plans[key] = Plan(
+                    key,
+                    generation,
+                    instances,
+                    "",
+                    "",
+                    run["scoring_script"],
+                    "",
+                    env,
+                    log_dir,
+                    _container(ep_name, dep["spec"], run),
+                )
+                continue
             plans[key] = Plan(
                 key,
-                int(dep["generation"]),
-                int(dep["spec"].get("instance_count", 1)),
+                generation,
+                instances,
                 run["python"],
                 run["code_dir"],
                 run["scoring_script"],
                 run["model_dir"],
                 env,
-                str(runtime.log_dir(ws, ep_name, dep_name)),
+                log_dir,
             )
     return plans
+
+
+def _container(endpoint: str, spec: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+    """The Docker runtime's replica: the pod's environment (mlk.render.pod), images and storage."""
+    from mlk.render.pod import server_env
+
+    deployment = {**spec, "runtime": {"model": run.get("model") or {}, "code": run.get("code") or {}}}
+    env = {item["name"]: item["value"] for item in server_env(endpoint, deployment)}
+    keep = ("image", "system_image", "model", "code", "storage", "store_path")
+    return {**{k: run.get(k) for k in keep}, "env": env}
 
 
 def router_config(ws: Workspace, state: dict[str, Any], supervisor: Supervisor) -> RouterConfig:

@@ -41,6 +41,8 @@ class Plan:
     model_dir: str
     env: dict[str, str]
     log_dir: str
+    container: dict[str, Any] | None = None
+    """The Docker runtime's replica (mlk.local.containers): images, assets, storage, the pod's env."""
 
 
 @dataclass
@@ -55,6 +57,13 @@ class Proc:
     since: float = field(default_factory=time.time)
     stopping: bool = False
     task: asyncio.Task[None] | None = None
+    replica: Any = None
+    """A ContainerReplica on the Docker runtime (then `process` stays None)."""
+
+    def running(self) -> bool:
+        if self.replica is not None:
+            return True  # its wait() ends the watch by cancelling it
+        return self.process is not None and self.process.returncode is None
 
     @property
     def url(self) -> str:
@@ -69,6 +78,7 @@ class Proc:
             "index": self.index,
             "port": self.port,
             "pid": self.process.pid if self.process else None,
+            "container": self.replica.base if self.replica is not None else None,
             "state": self.state,
             "restarts": self.restarts,
             "exit_code": self.exit_code,
@@ -101,9 +111,11 @@ def tail(path: Path, lines: int = LOG_TAIL) -> str:
 
 
 class Supervisor:
-    def __init__(self, mlk_lib: Path, on_change: Any) -> None:
+    def __init__(self, mlk_lib: Path, on_change: Any, workspace: str = "") -> None:
         self.mlk_lib = mlk_lib
         self.on_change = on_change
+        self.workspace = workspace
+        self.engine: Any = None
         self.procs: dict[str, list[Proc]] = {}
         self.failures: dict[str, dict[str, Any]] = {}
 
@@ -130,11 +142,15 @@ class Supervisor:
         return retire
 
     async def stop(self, procs: list[Proc], grace: float = 10.0) -> None:
+        containers = []
         for proc in procs:
             proc.stopping = True
             if proc.process is not None and proc.process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     proc.process.send_signal(signal.SIGTERM)
+            if proc.replica is not None:
+                containers.append(asyncio.to_thread(proc.replica.stop, grace))
+        await asyncio.gather(*containers)
         for proc in procs:
             if proc.task is not None:
                 try:
@@ -192,6 +208,8 @@ class Supervisor:
     async def _start_and_wait(self, proc: Proc) -> int:
         plan = proc.plan
         proc.log_path.parent.mkdir(parents=True, exist_ok=True)
+        if plan.container is not None:
+            return await self._start_container(proc)
         env = {
             **os.environ,
             **plan.env,
@@ -225,9 +243,46 @@ class Supervisor:
         watcher.cancel()
         return code
 
+    async def _docker(self) -> Any:
+        if self.engine is None:
+            from mlk.images.engine import Engine
+            from mlk.local.containers import remove_leftovers
+
+            self.engine = await asyncio.to_thread(Engine.connect)
+            removed = await asyncio.to_thread(remove_leftovers, self.engine, self.workspace)
+            if removed:
+                log.warning("removed %s container(s) an earlier agent of this workspace left behind", removed)
+        return self.engine
+
+    async def _start_container(self, proc: Proc) -> int:
+        """The Docker runtime: initializer, then server (mlk.local.containers); the server's exit code."""
+        from mlk.local.containers import ContainerReplica
+
+        plan = proc.plan
+        assert plan.container is not None
+        engine = await self._docker()
+        replica = ContainerReplica(engine, self.workspace, plan.key, proc.index, plan.generation, plan.container)
+        proc.replica = replica
+        try:
+            init_log = Path(plan.log_dir) / "storage-initializer.log"
+            code = await asyncio.to_thread(replica.initialize, init_log)
+            if code != 0:
+                with open(proc.log_path, "ab") as log_file:
+                    log_file.write(f"storage-initializer exited with {code}:\n{tail(init_log)}\n".encode())
+                return 3
+            env = {**dict(plan.container["env"]), "PYTHONUNBUFFERED": "1"}
+            await asyncio.to_thread(replica.start_server, proc.port, env, proc.log_path)
+            watcher = asyncio.get_running_loop().create_task(self._watch_ready(proc))
+            try:
+                return int(await asyncio.to_thread(replica.wait))
+            finally:
+                watcher.cancel()
+        finally:
+            await asyncio.to_thread(replica.remove)
+
     async def _watch_ready(self, proc: Proc) -> None:
         target = RouterReplica(proc.url)
-        while proc.process is not None and proc.process.returncode is None:
+        while proc.running():
             if await probe(target, timeout=1.0):
                 proc.state, proc.since = "ready", time.time()
                 self.failures.pop(proc.plan.key, None)
