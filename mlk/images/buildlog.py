@@ -21,10 +21,6 @@ HINTS = (
         "--ca-cert FILE (or mlk workspace update --ca-cert FILE)",
     ),
     (
-        re.compile(r"No solution found|ResolutionImpossible|conflicting dependencies|incompatible", re.I),
-        "the packages' versions conflict: relax or pin them so that one set satisfies all (the lines above name them)",
-    ),
-    (
         re.compile(
             r"not found in the package registry|No matching distribution|Could not find a version|"
             r"PackagesNotFoundError|was not found in the package",
@@ -32,6 +28,10 @@ HINTS = (
         ),
         "a package or version does not exist under that name: check its PyPI name (conda names differ: "
         "pytorch is torch) and pin a version that exists",
+    ),
+    (
+        re.compile(r"No solution found|ResolutionImpossible|conflicting dependencies|incompatible", re.I),
+        "the packages' versions conflict: relax or pin them so that one set satisfies all (the lines above name them)",
     ),
     (
         re.compile(r"Python 3\.11 or newer|No interpreter found|python3?\.\d+: not found", re.I),

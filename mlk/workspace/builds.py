@@ -192,6 +192,10 @@ def ensure_image(
         identity = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
         tag = f"{REPOSITORY}/{_slug(definition.get('name'))}:{identity[:20]}"
         image_id = engine.image_id(tag)
+        earlier = recorded(ws, identity)
+        if image_id is None and earlier and engine.image_id(str(earlier["tag"])):
+            image_id = engine.image_id(str(earlier["tag"]))  # the same environment under another name
+            engine.tag(str(image_id), tag)
         reused = image_id is not None
         if image_id is None:
             say(f"building {tag}: {why}")

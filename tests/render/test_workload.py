@@ -88,7 +88,7 @@ def test_pod_shape_is_azures() -> None:
     assert server["name"] == "inference-server" and server["image"] == RUNTIME["image"]
     assert server["command"][:2] == ["/bin/sh", "-c"] and "args" not in server
     script = server["command"][2]  # mlk's server when the image has it, else Azure's azmlinfsrv
-    assert '-m mlk.server --port 5001' in script and "exec azmlinfsrv --port 5001" in script
+    assert "-m mlk.server --port 5001" in script and "exec azmlinfsrv --port 5001" in script
     env = {e["name"]: e["value"] for e in server["env"]}
     assert env == {
         "AML_APP_ROOT": "/var/azureml-app/onlinescoring",

@@ -1,0 +1,9 @@
+# Made by mlk (mlk.images.dockerfile): an environment's image. Model and code are not in it.
+ARG BASE_IMAGE
+FROM ${BASE_IMAGE}
+ENV UV_PYTHON_DOWNLOADS=never UV_LINK_MODE=copy PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=/opt/mlk/runtime MLK_PYTHON=/opt/mlk/env/bin/python VIRTUAL_ENV=/opt/mlk/env PATH=/opt/mlk/env/bin:$PATH SSL_CERT_FILE=/opt/mlk/ca-certificates.crt PIP_CERT=/opt/mlk/ca-certificates.crt REQUESTS_CA_BUNDLE=/opt/mlk/ca-certificates.crt CONDA_SSL_VERIFY=/opt/mlk/ca-certificates.crt
+COPY mlk-build /opt/mlk/build
+RUN set -e; if [ -f /etc/ssl/certs/ca-certificates.crt ]; then cat /etc/ssl/certs/ca-certificates.crt /opt/mlk/build/extra-ca.crt > /opt/mlk/ca-certificates.crt; else cp /opt/mlk/build/extra-ca.crt /opt/mlk/ca-certificates.crt; fi; cp /opt/mlk/build/uv /usr/local/bin/uv; uv venv --python 3.11 /opt/mlk/env; uv pip install --no-cache --python /opt/mlk/env/bin/python '--index-url' 'https://x/simple' -r /opt/mlk/build/requirements.txt
+RUN /opt/mlk/env/bin/python -c "import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else 'mlk serves score.py with Python 3.11 or newer; this image has %d.%d' % v[:2])" && uv pip install --no-cache --python /opt/mlk/env/bin/python 'httptools>=0.6' 'uvloop>=0.19'
+COPY mlk-runtime /opt/mlk/runtime/mlk
+CMD ["/opt/mlk/env/bin/python", "-m", "mlk.server", "--port", "5001"]
