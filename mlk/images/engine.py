@@ -72,7 +72,7 @@ class Engine:
             raise NotFoundError(f"cannot pull {reference}", hint="check the image name and the registry")
         return found
 
-    def build(self, context: BuildContext, tag: str, on_lines: Lines | None = None) -> str:
+    def build(self, context: BuildContext, tag: str, on_lines: Lines | None = None, *, nocache: bool = False) -> str:
         """Build `context` as `tag`; the image id. BuildFailed tells the failing step and its last lines."""
         from docker.errors import APIError
 
@@ -87,6 +87,7 @@ class Engine:
                 rm=True,
                 forcerm=True,
                 pull=False,
+                nocache=nocache,
                 decode=True,
             )
             for message in stream:

@@ -3,7 +3,8 @@ OnlineDeployment, then follow its status (the operator writes the real failure r
 
 The cluster reads assets from the workspace's blob storage: the CLI puts the workspace's storage
 configuration in a Secret of the namespace (the workspace's connection, as Azure keeps one), and the
-operator gives each deployment's pods only a read-only SAS derived from it.
+operator gives each deployment's pods only a read-only SAS derived from it. Registry credentials travel
+the same way: the workspace's registry Secret, from which the operator makes each deployment's pull Secret.
 """
 
 from __future__ import annotations
@@ -79,31 +80,18 @@ def _image(ws: Workspace, spec: Mapping[str, Any], say: Say) -> tuple[str, dict[
     return result.reference, definition.get("inference_config")
 
 
-def _pull_secret(ws: Workspace, namespace: str) -> dict[str, Any] | None:
-    """The registry's credentials as a dockerconfigjson Secret, when the workspace has them (else the
-    nodes pull as they are configured to: a public registry, or kubelet credentials)."""
-    import base64
-
+def _registry_secret(ws: Workspace, namespace: str) -> dict[str, Any] | None:
+    """The workspace's registry credentials for the operator, which makes each deployment's pull Secret
+    from them; None without credentials (the nodes pull as configured: public registry, kubelet auth)."""
+    from mlk.render import registry as registry_objects
     from mlk.workspace import builds
 
     registry = builds.settings(ws)["registry"]
     auth = builds.registry_auth(registry)
     if registry is None or auth is None:
         return None
-    server = str(registry["url"]).split("/", 1)[0]
-    token = base64.b64encode(f"{auth['username']}:{auth['password']}".encode()).decode()
-    config = {"auths": {server: {"username": auth["username"], "password": auth["password"], "auth": token}}}
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "type": "kubernetes.io/dockerconfigjson",
-        "metadata": {
-            "name": names.k8s_name("mlk-registry", ws.name),
-            "namespace": namespace,
-            "labels": {**names.base_labels("registry"), "mlk.dev/workspace": names.k8s_name(ws.name)},
-        },
-        "stringData": {".dockerconfigjson": json.dumps(config)},
-    }
+    name = names.k8s_name("mlk-registry", ws.name)
+    return registry_objects.workspace_secret(name, namespace, {**auth, "url": str(registry["url"])}, ws.name)
 
 
 def _asset(ws: Workspace, registered: assets.Registered | None) -> dict[str, str] | None:
@@ -144,7 +132,7 @@ def create(
             raise NotFoundError(f"online deployment '{name}' of endpoint '{endpoint}' does not exist")
         secret = _storage_secret(ws, namespace)
         image, inference_config = _image(ws, spec, say)
-        pull_secret = _pull_secret(ws, namespace)
+        registry_secret = _registry_secret(ws, namespace)
         runtime = {
             "image": image,
             "model": _asset(ws, assets.deployment_model(ws, spec, say, progress)),
@@ -152,11 +140,11 @@ def create(
             "storage": ws.storage_config().describe(),
             "storage_secret": secret["metadata"]["name"],
             "inference_config": inference_config,
-            "image_pull_secret": pull_secret["metadata"]["name"] if pull_secret else None,
+            "registry_secret": registry_secret["metadata"]["name"] if registry_secret else None,
         }
         cluster.apply(secret)
-        if pull_secret is not None:
-            cluster.apply(pull_secret)
+        if registry_secret is not None:
+            cluster.apply(registry_secret)
         cr = cluster.apply(crs.deployment_cr(spec, namespace, runtime={k: v for k, v in runtime.items() if v}))
         _remember(ws, spec)
         say(f"applied {KIND} {cr['metadata']['name']} (image {image})")

@@ -1,4 +1,5 @@
-"""Replicas of local deployments as `python -m mlk.server` processes: started, watched, restarted.
+"""Replicas of local deployments — `python -m mlk.server` processes, or containers on the Docker runtime
+(mlk.local.containers): started, watched, restarted.
 
 A replica is ready when GET / answers 200 (init() has run). A replica that exits is restarted with
 backoff (1 s doubling to 30 s), as Kubernetes restarts a container; one that exits with 3 (its score.py

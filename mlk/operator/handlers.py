@@ -16,7 +16,7 @@ from typing import Any
 import kopf
 
 from mlk.k8s.cluster import Cluster
-from mlk.operator import autoscale, storage
+from mlk.operator import autoscale, registry, storage
 from mlk.operator.status import deployment_status, failing_container
 from mlk.render import names
 from mlk.render.workload import deployment_objects, endpoint_objects, owned_by
@@ -128,6 +128,7 @@ def reconcile_deployment(
         endpoint = _endpoint_of(spec, namespace)
         instance_type = _instance_type(spec)
         storage_secret = _storage(body, spec)
+        pull_secret = _pull_secret(body, spec)
         objects = deployment_objects(
             endpoint,
             dict(body),
@@ -137,6 +138,7 @@ def reconcile_deployment(
             storage_secret=storage_secret,
             keys_secret=names.keys_secret_name(str(endpoint["metadata"]["name"])),
             autoscaled_replicas=((body.get("status") or {}).get("autoscaler") or {}).get("replicas"),
+            image_pull_secret=pull_secret,
         )
     except ValueError as exc:
         patch.status.update(_failed("InvalidSpec", str(exc)))
@@ -177,6 +179,19 @@ def _storage(body: kopf.Body, spec: kopf.Spec) -> str:
     try:
         return storage.ensure(cluster(), body, str(source))
     except storage.MissingStorage as exc:
+        raise kopf.TemporaryError(str(exc), delay=10) from exc
+
+
+def _pull_secret(body: kopf.Body, spec: kopf.Spec) -> str | None:
+    """The pods' pull Secret, made from the workspace's registry Secret when the CLI gave one; else the
+    Secret named by hand in runtime.image_pull_secret, or none (public registry, kubelet credentials)."""
+    runtime = spec.get("runtime") or {}
+    source = runtime.get("registry_secret")
+    if not source:
+        return str(runtime["image_pull_secret"]) if runtime.get("image_pull_secret") else None
+    try:
+        return registry.ensure(cluster(), body, str(source))
+    except registry.MissingRegistry as exc:
         raise kopf.TemporaryError(str(exc), delay=10) from exc
 
 

@@ -58,9 +58,19 @@ _RUNTIME = {
             "properties": {"digest": {"type": "string"}, "name": {"type": "string"}},
         },
         "storage": {"type": "string", "description": "The storage holding the manifests (no credentials)."},
+        "registry_secret": {
+            "type": "string",
+            "description": (
+                "The workspace's registry Secret (key registry.json: server, username, password); the "
+                "operator makes the pods' pull Secret (kubernetes.io/dockerconfigjson) from it."
+            ),
+        },
         "image_pull_secret": {
             "type": "string",
-            "description": "The Secret (kubernetes.io/dockerconfigjson) the pods pull the image with.",
+            "description": (
+                "An existing Secret (kubernetes.io/dockerconfigjson) the pods pull the image with, when "
+                "registry_secret is not given."
+            ),
         },
         "storage_secret": {
             "type": "string",

@@ -42,6 +42,7 @@ def deployment_objects(
     storage_secret: str,
     keys_secret: str | None = None,
     autoscaled_replicas: int | None = None,
+    image_pull_secret: str | None = None,
 ) -> list[dict[str, Any]]:
     """ServiceAccount, Deployment and Service of one online deployment.
 
@@ -50,7 +51,8 @@ def deployment_objects(
 
     `instance_type`: an InstanceType (or its spec); `storage_secret`: the Secret whose `storage.json` lets
     the storage-initializer read the models and code; `keys_secret`: the endpoint's keys Secret, recorded
-    in an annotation for people reading the Deployment (no container mounts it: keys stay in the router).
+    in an annotation for people reading the Deployment (no container mounts it: keys stay in the router);
+    `image_pull_secret`: the pods' dockerconfigjson Secret (default: the one runtime.image_pull_secret names).
     """
     ep_name, _ = _unwrap(endpoint, names.LABEL_ENDPOINT)
     dep_name, spec = _unwrap(deployment, names.LABEL_DEPLOYMENT)
@@ -68,6 +70,7 @@ def deployment_objects(
     if pod.wants_gpu(res):
         tolerations.insert(0, {"key": pod.GPU, "operator": "Exists", "effect": "NoSchedule"})
     init = pod.initializer(system_image, storage_secret, runtime)
+    pull = image_pull_secret or runtime.get("image_pull_secret")
     pod_spec: dict[str, Any] = {
         "serviceAccountName": name,
         "automountServiceAccountToken": False,
@@ -78,7 +81,7 @@ def deployment_objects(
         "volumes": [{"name": pod.VOLUME, "emptyDir": {}}],
         "nodeSelector": dict(sorted((it_spec.get("nodeSelector") or {}).items())) or None,
         "tolerations": tolerations,
-        "imagePullSecrets": [{"name": str(runtime["image_pull_secret"])}] if runtime.get("image_pull_secret") else None,
+        "imagePullSecrets": [{"name": str(pull)}] if pull else None,
     }
     scale = spec.get("scale_settings") or {}
     autoscaled = scale.get("type") == "target_utilization"

@@ -3,7 +3,7 @@
     pytest tests/e2e --kubeconfig ~/.kube/config --e2e-image mlk:dev \
         --e2e-storage "DefaultEndpointsProtocol=http;AccountName=...;BlobEndpoint=http://HOST:10000/..."
 
-The image must hold mlk (tests/e2e/Dockerfile) and be pullable by the nodes (`kind load docker-image`);
+The image must hold mlk (`mlk extension build-image`) and be pullable by the nodes (`kind load docker-image`);
 the storage must be reachable from this machine (uploads) and from the pods (storage-initializer).
 .github/workflows/kind.yml does all of it on kind.
 """

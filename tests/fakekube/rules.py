@@ -1,11 +1,15 @@
 """Cross-field rules of built-in kinds that no JSON schema can express, yet every real server enforces.
 
 The ones a renderer of manifests gets wrong in practice: a workload's selector that does not select its own pod
-template, two containers with one name, a multi-port Service with an unnamed port.
+template, two containers with one name, a multi-port Service with an unnamed port, a pull Secret whose
+.dockerconfigjson is missing or not JSON.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from typing import Any
 
 from tests.fakekube.errors import cause
@@ -68,11 +72,26 @@ def _service(obj: Obj) -> list[Obj]:
     ]
 
 
+def _secret(obj: Obj) -> list[Obj]:
+    """Typed Secrets must carry their key (`kubernetes.io/dockerconfigjson`: valid JSON under .dockerconfigjson)."""
+    if obj.get("type") != "kubernetes.io/dockerconfigjson":
+        return []
+    encoded = (obj.get("data") or {}).get(".dockerconfigjson")
+    if encoded is None:
+        return [cause("data[.dockerconfigjson]", "Required value", "FieldValueRequired")]
+    try:
+        json.loads(base64.b64decode(encoded, validate=True))
+    except (binascii.Error, ValueError) as exc:
+        return [cause("data[.dockerconfigjson]", f'Invalid value: "<secret contents redacted>": {exc}')]
+    return []
+
+
 RULES = {
     ("apps", "deployments"): _workload,
     ("apps", "daemonsets"): _workload,
     ("", "pods"): lambda obj: _containers(obj.get("spec") or {}, "spec"),
     ("", "services"): _service,
+    ("", "secrets"): _secret,
 }
 
 

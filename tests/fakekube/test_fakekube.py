@@ -242,6 +242,16 @@ def test_builtin_defaults(core: kubernetes.client.CoreV1Api) -> None:
     assert dry.metadata.name == "dry" and not core.list_namespaced_config_map("default").items
 
 
+def test_pull_secrets_must_carry_docker_config_json(core: kubernetes.client.CoreV1Api) -> None:
+    pull = {"metadata": {"name": "pull"}, "type": "kubernetes.io/dockerconfigjson"}
+    for data in ({}, {".dockerconfigjson": "not json"}):
+        with pytest.raises(ApiException) as error:
+            core.create_namespaced_secret("default", {**pull, "stringData": data})
+        assert error.value.status == 422 and "data[.dockerconfigjson]" in error.value.body
+    made = core.create_namespaced_secret("default", {**pull, "stringData": {".dockerconfigjson": '{"auths": {}}'}})
+    assert made.type == "kubernetes.io/dockerconfigjson"
+
+
 # --- patches and server-side apply ------------------------------------------------------------------------------
 
 

@@ -82,3 +82,21 @@ def _environment(folder: Path, image: str, conda: Path) -> Path:
     path = folder / "environment.yml"
     path.write_text(f"name: broken\nimage: {image}\nconda_file: {conda.name}\n")
     return path
+
+
+def test_a_build_context_is_built_as_written_then_gets_mlks_runtime(ws: str, tmp_path: Path, docker_engine) -> None:
+    context = tmp_path / "docker"
+    context.mkdir()
+    (context / "Dockerfile").write_text(f"FROM {ws}\nCOPY greeting.txt /greeting.txt\n")
+    (context / "greeting.txt").write_text("built from the user's own Dockerfile\n")
+    environment = tmp_path / "environment.yml"
+    environment.write_text("name: from-context\nbuild:\n  path: docker\n")
+    built = mlk("environment", "build", "-f", str(environment))
+    assert built["builder"] == "context"
+    output = docker_engine.client.containers.run(
+        built["image"],
+        ["sh", "-c", 'cat /greeting.txt && "$MLK_PYTHON" -c "import mlk.server, httptools; print(1)"'],
+        remove=True,
+        network_mode="host",
+    )
+    assert output.decode().split() == ["built", "from", "the", "user's", "own", "Dockerfile", "1"]

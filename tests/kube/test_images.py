@@ -1,5 +1,6 @@
 """A deployment whose environment has a conda file, on a cluster: its image is built (or found), pushed to
-the workspace's registry, and the OnlineDeployment names it by digest, with a pull Secret for the nodes."""
+the workspace's registry, and the OnlineDeployment names it by digest, with a pull Secret the operator makes
+from the workspace's registry credentials."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 
 import pytest
 
+from mlk.operator.registry import pod_secret_name as pull_secret_name
 from mlk.render import names
 from tests.conftest import EXAMPLES, run_mlk
 from tests.docker_env import host_ca_certs
@@ -56,15 +58,18 @@ def test_conda_environment_is_built_pushed_and_pulled_by_digest(
     assert image.startswith(f"{registry}/mlk-env/") and "@sha256:" in image
     assert docker_engine.pull(image)  # what the node's kubelet does
 
-    pull_secret = names.k8s_name("mlk-registry", "kube-ws")
-    secret = next(s for s in kube.fake.objects("secrets", NAMESPACE) if s["metadata"]["name"] == pull_secret)
+    workspace_secret = names.k8s_name("mlk-registry", "kube-ws")  # the CLI's: credentials for the operator
+    secrets = {s["metadata"]["name"]: s for s in kube.fake.objects("secrets", NAMESPACE)}
+    assert secrets[workspace_secret]["type"] == "Opaque"
+    object_name = names.deployment_object_name("my-endpoint", "blue")
+    pull_secret = pull_secret_name(object_name)  # the operator's, owned by the deployment
+    secret = secrets[pull_secret]
     assert secret["type"] == "kubernetes.io/dockerconfigjson"
+    assert secret["metadata"]["ownerReferences"][0]["kind"] == "OnlineDeployment"
     auths = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))["auths"]
     assert auths[registry]["username"] == "robot"
     workload = next(
-        d
-        for d in kube.fake.objects("deployments", NAMESPACE, group="apps")
-        if d["metadata"]["name"] == names.deployment_object_name("my-endpoint", "blue")
+        d for d in kube.fake.objects("deployments", NAMESPACE, group="apps") if d["metadata"]["name"] == object_name
     )
     pod = workload["spec"]["template"]["spec"]
     assert pod["imagePullSecrets"] == [{"name": pull_secret}]

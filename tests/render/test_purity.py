@@ -18,6 +18,7 @@ ALLOWED = {
     "dataclasses",
     "functools",
     "hashlib",
+    "json",  # dumps/loads of Secret payloads: text, not I/O
     "jsonschema",  # crdcheck only, imported where used (it is slow to load)
     "math",
     "re",
