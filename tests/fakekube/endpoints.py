@@ -12,10 +12,9 @@ their own (with that label, as a kubelet stand-in running real processes does) l
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from tests.fakekube.cluster import Cluster
+from tests.fakekube.controller import Controller
 from tests.fakekube.store import Change
 
 SERVICES, PODS, SLICES = ("", "services"), ("", "pods"), ("discovery.k8s.io", "endpointslices")
@@ -25,31 +24,13 @@ CONTROLLER = "endpointslice-controller.k8s.io"
 Obj = dict[str, Any]
 
 
-class EndpointSlices:
-    def __init__(self, cluster: Cluster, delay: float = 0.05) -> None:
-        self.cluster = cluster
-        self.delay = delay
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._pending: dict[str, asyncio.TimerHandle] = {}
-
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self.cluster.store.listeners.append(self._on_change)
-
-    def stop(self) -> None:
-        for handle in self._pending.values():
-            handle.cancel()
-        self._pending.clear()
-        if self._on_change in self.cluster.store.listeners:
-            self.cluster.store.listeners.remove(self._on_change)
-
+class EndpointSlices(Controller):
     def _on_change(self, change: Change) -> None:
-        namespace = change.obj["metadata"].get("namespace", "")
-        if change.key in {SERVICES, PODS} and self._loop is not None and namespace not in self._pending:
-            self._pending[namespace] = self._loop.call_later(self.delay, self._reconcile, namespace)
+        if change.key in {SERVICES, PODS}:
+            namespace = change.obj["metadata"].get("namespace", "")
+            self._queue(namespace, self._reconcile, namespace)
 
     def _reconcile(self, namespace: str) -> None:
-        self._pending.pop(namespace, None)
         slices_type = self.cluster.registry.builtin("endpointslices", "discovery.k8s.io")
         owned = {
             s["metadata"]["labels"].get(SERVICE_NAME): s

@@ -15,7 +15,6 @@ unavailable: what an operator reads to report why a deployment does not come up.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import copy
 import hashlib
@@ -25,6 +24,7 @@ from typing import Any
 
 from tests.fakekube import meta
 from tests.fakekube.cluster import Cluster
+from tests.fakekube.controller import Controller
 from tests.fakekube.defaults import NODE
 from tests.fakekube.errors import ApiError
 from tests.fakekube.store import Change
@@ -55,28 +55,14 @@ def conditions(old: list[Obj] | None, wanted: list[tuple[str, bool, str, str]], 
     return result
 
 
-class Workloads:
+class Workloads(Controller):
     def __init__(self, cluster: Cluster, delay: float = 0.05) -> None:
-        self.cluster = cluster
-        self.delay = delay
+        super().__init__(cluster, delay)
         self.failures: dict[tuple[str, str], tuple[str, str]] = {}
         self.kubelet_labels: dict[str, str] | None = None
         """Pods with these labels are run by an outside kubelet: not ready until `set_ready` says so."""
         self.ready_pods: set[tuple[str, str]] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._pending: dict[tuple[tuple[str, str], str, str], asyncio.TimerHandle] = {}
         self._ips = (f"10.244.{n // 250}.{n % 250 + 2}" for n in itertools.count())
-
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self.cluster.store.listeners.append(self._on_change)
-
-    def stop(self) -> None:
-        for handle in self._pending.values():
-            handle.cancel()
-        self._pending.clear()
-        if self._on_change in self.cluster.store.listeners:
-            self.cluster.store.listeners.remove(self._on_change)
 
     def fail(self, namespace: str, name: str, reason: str, message: str) -> None:
         self.failures[(namespace, name)] = (reason, message)
@@ -111,12 +97,9 @@ class Workloads:
                     self._schedule(owner, namespace, ref["name"])
 
     def _schedule(self, key: tuple[str, str], namespace: str, name: str) -> None:
-        if self._loop is None or (key, namespace, name) in self._pending:
-            return
-        self._pending[(key, namespace, name)] = self._loop.call_later(self.delay, self._run, key, namespace, name)
+        self._queue((key, namespace, name), self._run, key, namespace, name)
 
     def _run(self, key: tuple[str, str], namespace: str, name: str) -> None:
-        self._pending.pop((key, namespace, name), None)
         rtype = self.cluster.registry.any_version(*key)
         workload = self.cluster.store.get(key, namespace, name)
         if rtype is None or workload is None or workload["metadata"].get("deletionTimestamp"):
