@@ -58,16 +58,11 @@ def _image(ws: Workspace, spec: Mapping[str, Any], say: Say) -> tuple[str, dict[
     """(image, custom container routes) of the deployment's environment: an image-only environment is used
     as it is (as Azure does: the pod runs mlk's server if the image has it, else azmlinfsrv); one with a
     conda file or a build context is built (or found) and pushed to the workspace's registry."""
-    env = spec.get("environment")
-    if env is None:
-        raise UsageError(
-            "a deployment on Kubernetes needs an environment",
-            hint="add environment: {image: ..., conda_file: ...} (or azureml:NAME:VERSION)",
-        )
-    if isinstance(env, str):
-        definition = dict((assets.resolve(ws, "environments", env).record or {})["definition"])
-    else:
-        definition = dict(env)
+    missing = UsageError(
+        "a deployment on Kubernetes needs an environment",
+        hint="add environment: {image: ..., conda_file: ...} (or azureml:NAME:VERSION)",
+    )
+    definition = assets.deployment_environment(ws, spec, missing)
     if definition.get("inference_config") or not (definition.get("conda_file") or definition.get("build")):
         if not definition.get("image"):
             raise UsageError("the environment has no image", hint="set environment.image (or a conda file)")

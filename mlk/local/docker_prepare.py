@@ -17,15 +17,11 @@ DEFAULT_SYSTEM_BASE = "python:3.11-slim"
 
 
 def _definition(ws: Workspace, spec: Mapping[str, Any]) -> dict[str, Any]:
-    env = spec.get("environment")
-    if env is None:
-        raise UsageError(
-            "the Docker runtime runs the environment's image: this deployment has no environment",
-            hint="add environment: {image: ..., conda_file: ...}, or use the process runtime (--runtime process)",
-        )
-    if isinstance(env, str):
-        return dict((assets.resolve(ws, "environments", env).record or {})["definition"])
-    return dict(env)
+    missing = UsageError(
+        "the Docker runtime runs the environment's image: this deployment has no environment",
+        hint="add environment: {image: ..., conda_file: ...}, or use the process runtime (--runtime process)",
+    )
+    return assets.deployment_environment(ws, spec, missing)
 
 
 def _image(ws: Workspace, definition: Mapping[str, Any], say: Say, on_lines: Any) -> str:

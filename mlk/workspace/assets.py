@@ -175,6 +175,17 @@ def resolve(ws: Workspace, kind: str, reference: str) -> Registered:
     return Registered(kind, name, version, record["digest"], record=record)
 
 
+def deployment_environment(ws: Workspace, spec: Mapping[str, Any], missing: UsageError) -> dict[str, Any]:
+    """A deployment's environment definition: inline, or the registered version it references; `missing`
+    is raised when the deployment has none (what to do then depends on where it runs)."""
+    env = spec.get("environment")
+    if env is None:
+        raise missing
+    if isinstance(env, str):
+        return dict((resolve(ws, "environments", env).record or {})["definition"])
+    return dict(env)
+
+
 def manifest_of(ws: Workspace, registered: Registered) -> Any:
     """The stored manifest of a model or code version (for materialising it)."""
     from mlk.storage.cas import load_manifest
