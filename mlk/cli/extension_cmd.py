@@ -174,12 +174,12 @@ def build_image(
     pull: Annotated[str, typer.Option("--pull", help="Base image: missing (default), always or never.")] = "missing",
 ) -> None:
     from mlk.cli.builds_view import live_lines
-    from mlk.workspace import builds
+    from mlk.workspace import system_image
     from mlk.workspace.home import open_workspace
 
     ws = open_workspace(console.settings.workspace)
     with live_lines("building mlk's image") as on_lines:
-        result = builds.ensure_system_image(
+        result = system_image.ensure_system_image(
             ws, base=base_image, say=console.info, on_lines=on_lines, push_to=push, pull=pull
         )
     console.info(f"image {result.describe()}")

@@ -9,7 +9,7 @@ from typing import Any
 
 from mlk.errors import UsageError
 from mlk.local.containers import STORE_MOUNT
-from mlk.workspace import assets, builds
+from mlk.workspace import assets, builds, system_image
 from mlk.workspace.home import Workspace
 
 Say = Callable[[str], None]
@@ -47,7 +47,7 @@ def _system_image(ws: Workspace, say: Say, on_lines: Any) -> str:
     if build.get("system_image"):
         return str(build["system_image"])
     base = str(build.get("system_base") or DEFAULT_SYSTEM_BASE)
-    result = builds.ensure_system_image(ws, base=base, say=say, on_lines=on_lines)
+    result = system_image.ensure_system_image(ws, base=base, say=say, on_lines=on_lines)
     if not result.reused:
         say(f"mlk's system image {result.describe()}")
     return result.reference

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mlk.errors import UsageError
+from mlk.workspace import base_images
 from mlk.workspace.files import locked, read_json, write_json
 from mlk.workspace.home import Workspace
 
@@ -77,11 +78,6 @@ def ca_bundle(paths: list[str]) -> bytes | None:
         except OSError as exc:
             raise UsageError(f"CA certificate {name}: {exc.strerror}", hint="give a PEM file with --ca-cert") from None
     return b"".join(parts)
-
-
-def _slug(name: str | None) -> str:
-    text = "".join(c if c.isalnum() or c in "-._" else "-" for c in (name or "anonymous").lower()).strip("-._")
-    return text[:60] or "anonymous"
 
 
 def _records(ws: Workspace) -> Path:
@@ -172,9 +168,9 @@ def ensure_image(
     engine = engine or Engine.connect()
     try:
         auth = registry_auth(config["registry"])
-        base = _base(engine, ws, definition, env_identity, pull, auth, say, on_lines)
+        base = base_images.base_image(engine, config["registry"], definition, env_identity, pull, auth, say, on_lines)
         base_id = engine.image_id(base) or ""
-        kind, why = _choose(definition, conda, builder, lambda: _has_conda(engine, base))
+        kind, why = _choose(definition, conda, builder, lambda: base_images.has_conda(engine, base))
         import uv as uv_package
 
         import mlk
@@ -190,7 +186,7 @@ def ensure_image(
             "ca": hashlib.sha256(ca).hexdigest() if ca else None,
         }
         identity = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-        tag = f"{REPOSITORY}/{_slug(definition.get('name'))}:{identity[:20]}"
+        tag = f"{REPOSITORY}/{base_images.slug(definition.get('name'))}:{identity[:20]}"
         image_id = engine.image_id(tag)
         earlier = recorded(ws, identity)
         if image_id is None and earlier and engine.image_id(str(earlier["tag"])):
@@ -225,7 +221,7 @@ def ensure_image(
             image_id = engine.build(context, tag, on_lines)
         pushed = None
         if push:
-            pushed = _push(engine, config["registry"], tag, auth, say, on_lines)
+            pushed = push_image(engine, config["registry"], tag, auth, say, on_lines)
         result = ImageResult(
             pushed or tag, tag, image_id, identity, kind, reused, time.monotonic() - started, why, pushed, env_identity
         )
@@ -236,61 +232,7 @@ def ensure_image(
     return result
 
 
-def _base(
-    engine: Any,
-    ws: Workspace,
-    definition: Mapping[str, Any],
-    env_identity: str,
-    pull: str,
-    auth: Mapping[str, str] | None,
-    say: Say,
-    on_lines: Lines | None,
-) -> str:
-    """The image the environment's layers go on: its `image` (pulled per `pull`), or the user's build
-    context built into an image of its own."""
-    from mlk.images.dockerfile import BuildContext
-
-    build = definition.get("build")
-    if isinstance(build, Mapping) and build.get("path"):
-        root = Path(str(build["path"]))
-        dockerfile_path = root / str(build.get("dockerfile_path") or "Dockerfile")
-        if not dockerfile_path.is_file():
-            raise UsageError(f"build context {root} has no {dockerfile_path.name}", hint="set build.dockerfile_path")
-        files: dict[str, Path | bytes] = {
-            p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*")) if p.is_file() and p != dockerfile_path
-        }
-        tag = f"{REPOSITORY}-context/{_slug(definition.get('name'))}:{env_identity[:20]}"
-        if engine.image_id(tag) is None:
-            say(f"building the environment's own Dockerfile as {tag}")
-            engine.build(BuildContext("context", dockerfile_path.read_text(), files), tag, on_lines)
-        return tag
-    image = definition.get("image")
-    if not image:
-        raise UsageError("the environment has neither an image nor a build context", hint="set image: or build:")
-    image = str(image)
-    here = engine.image_id(image) is not None
-    if pull == "always" or (pull == "missing" and not here):
-        say(f"pulling {image}")
-        registry_url = str((settings(ws)["registry"] or {}).get("url") or "")
-        engine.pull(image, auth if registry_url and image.startswith(registry_url) else None)
-    elif not here:
-        raise UsageError(
-            f"base image {image} is not here and --pull never was given", hint="docker load it, or allow pulls"
-        )
-    return image
-
-
-def _has_conda(engine: Any, image: str) -> bool:
-    """Whether the image has conda: its PATH names a conda folder (as Azure's base images set it)."""
-    try:
-        env = engine.client.api.inspect_image(image)["Config"].get("Env") or []
-    except Exception:  # an image that cannot be inspected has no conda we could use
-        return False
-    path = next((e.split("=", 1)[1] for e in env if e.startswith("PATH=")), "")
-    return "conda" in path.lower()
-
-
-def _push(
+def push_image(
     engine: Any, registry: Mapping[str, Any], tag: str, auth: Mapping[str, str] | None, say: Say, on_lines: Lines | None
 ) -> str:
     url = str(registry["url"]).rstrip("/").removeprefix("https://").removeprefix("http://")
@@ -302,90 +244,3 @@ def _push(
         digest = engine.push(target, auth, on_lines)
     name = target.rsplit(":", 1)[0]
     return f"{name}@{digest}"
-
-
-SYSTEM_REPOSITORY = "mlk/system"
-SYSTEM_EXCLUDED = {"uv", "docker"}  # the CLI's tools: the operator, router and initializer do not use them
-
-
-def system_requirements() -> list[str]:
-    """mlk's own dependencies, as installed (extras and CLI-only tools left out)."""
-    import importlib.metadata
-    import re
-
-    found = []
-    for requirement in importlib.metadata.requires("mlk") or []:
-        if "extra ==" in requirement:
-            continue
-        name = re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].strip().lower()
-        if name not in SYSTEM_EXCLUDED:
-            found.append(requirement)
-    return found
-
-
-def ensure_system_image(
-    ws: Workspace,
-    *,
-    base: str,
-    say: Say,
-    on_lines: Lines | None = None,
-    push_to: str | None = None,
-    pull: str = "missing",
-    engine: Any = None,
-) -> ImageResult:
-    """mlk's own image (operator, router, storage-initializer, server): built from this mlk, once per
-    mlk version, runtime content, base image and CA certificates; pushed to `push_to` when given."""
-    import uv as uv_package
-
-    import mlk
-    from mlk.images import dockerfile
-    from mlk.images.context import tree_digest
-    from mlk.images.engine import Engine
-
-    started = time.monotonic()
-    config = settings(ws)
-    own = engine is None
-    engine = engine or Engine.connect()
-    try:
-        auth = registry_auth(config["registry"])
-        if pull == "always" or (pull == "missing" and engine.image_id(base) is None):
-            say(f"pulling {base}")
-            engine.pull(base)
-        runtime = Path(mlk.__file__).parent
-        ca = ca_bundle(config["ca_certs"])
-        requirements = system_requirements()
-        parts = {
-            "scheme": SCHEME,
-            "system": mlk.__version__,
-            "base": engine.image_id(base) or "",
-            "runtime": tree_digest(runtime),
-            "requirements": requirements,
-            "ca": hashlib.sha256(ca).hexdigest() if ca else None,
-        }
-        identity = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-        tag = f"{SYSTEM_REPOSITORY}:{mlk.__version__}-{identity[:12]}"
-        image_id = engine.image_id(tag)
-        reused = image_id is not None
-        if image_id is None:
-            say(f"building {tag} (operator, router, storage-initializer, server)")
-            context = dockerfile.fast(
-                base, requirements, (), None, runtime=runtime, uv=Path(uv_package.find_uv_bin()), ca=ca
-            )
-            image_id = engine.build(context, tag, on_lines)
-        pushed = None
-        if push_to:
-            pushed = _push(engine, {**(config["registry"] or {}), "url": push_to}, tag, auth, say, on_lines)
-        return ImageResult(
-            pushed or tag,
-            tag,
-            image_id,
-            identity,
-            "system",
-            reused,
-            time.monotonic() - started,
-            "mlk's own image",
-            pushed,
-        )
-    finally:
-        if own:
-            engine.close()
