@@ -44,6 +44,20 @@ class Case:
         return f"{self.method} {self.path} {body!r} {self.headers if len(str(self.headers)) < 80 else '...'}"
 
 
+BOUNDARY = "----mlk-form-7d3a"
+MULTIPART = (
+    (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="field1"\r\n\r\nvalue 1\r\n'
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="field1"\r\n\r\nsecond\r\n'
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file[]"; filename="a.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    ).encode()
+    + bytes(range(256)) * 3
+    + (
+        f'\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name="file[]"; filename="b.txt"\r\n\r\n'
+        f"two\r\nlines\r\n--{BOUNDARY}--\r\nepilogue"
+    ).encode()
+)
 MATRIX = [
     "str",
     "strjson",
@@ -168,6 +182,12 @@ GROUPS: dict[str, tuple[str, dict[str, str], list[Case]]] = {
             Case("POST", "/score?mode=echo", b"\xff\x00\x01"),
             Case("POST", "/score?mode=json", '{"a": [1]}', JSON),
             Case("POST", "/score", "a=1&a=2", {"Content-Type": "application/x-www-form-urlencoded"}),
+            Case("POST", "/score?mode=files", MULTIPART, {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}),
+            Case("POST", "/score", MULTIPART, {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}),
+            *[Case("GET", f"/score?mode={mode}") for mode in ("stream", "chunks", "dictbody", "content_type")],
+            *[Case("GET", f"/score?mode=mimetype&type={kind}") for kind in ("image/jpg", "text/csv", "app/x+xml")],
+            Case("GET", "/score?mode=set_data"),
+            Case("GET", "/score?mode=underscore", headers={"is-stream": "true", "X-Custom": "c"}),
             Case("OPTIONS", "/score"),
             Case("PUT", "/score"),
         ],

@@ -1,7 +1,7 @@
 """`azureml.contrib.services.aml_request`: the `rawhttp` decorator and the request @rawhttp run() receives.
 
 Azure passes Flask's request; scripts use the werkzeug Request API on it (method, path, full_path, args,
-headers, get_data(), get_json(), form, ...). `AMLRequest` offers that API over mlk's parsed request.
+headers, get_data(), get_json(), form, files, ...). `AMLRequest` offers that API over mlk's parsed request.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from mlk.http.message import Request
-from mlk.server.compat.headers import Headers
+from mlk.server.compat.forms import parse_form
+from mlk.server.compat.headers import RequestHeaders
 from mlk.server.query import parse_pairs
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,7 +39,7 @@ def requested() -> bool:
 class MultiDict:
     """Ordered multi-valued mapping (werkzeug's MultiDict, the part scripts use)."""
 
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
         self._pairs = pairs
 
     def get(self, key: str, default: Any = None, type: Callable[[str], Any] | None = None) -> Any:
@@ -52,7 +53,7 @@ class MultiDict:
                     return default
         return default
 
-    def getlist(self, key: str) -> list[str]:
+    def getlist(self, key: str) -> list[Any]:
         return [v for k, v in self._pairs if k == key]
 
     def to_dict(self, flat: bool = True) -> dict[str, Any]:
@@ -70,10 +71,10 @@ class MultiDict:
     def keys(self) -> list[str]:
         return list(self.to_dict())
 
-    def values(self) -> list[str]:
+    def values(self) -> list[Any]:
         return list(self.to_dict().values())
 
-    def __getitem__(self, key: str) -> str:
+    def __getitem__(self, key: str) -> Any:
         for k, v in self._pairs:
             if k == key:
                 return v
@@ -101,7 +102,8 @@ class AMLRequest:
         self.path = request.path
         self.query_string = request.query.encode("latin-1")
         self.full_path = f"{request.path}?{request.query}"
-        self.headers = Headers(headers)
+        self.headers = RequestHeaders(headers)
+        self._form: tuple[list[tuple[str, Any]], list[tuple[str, Any]]] | None = None
         self.args = MultiDict(parse_pairs(request.query))
         self.remote_addr = request.client[0] if request.client else None
         self.environ = {
@@ -165,11 +167,14 @@ class AMLRequest:
     def json(self) -> Any:
         return self.get_json(silent=True)
 
+    def _parsed_form(self) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+        if self._form is None:
+            self._form = parse_form(self.content_type, self._request.body)
+        return self._form
+
     @property
     def form(self) -> MultiDict:
-        if self.mimetype == "application/x-www-form-urlencoded":
-            return MultiDict(parse_pairs(self._request.body.decode("latin-1")))
-        return MultiDict([])
+        return MultiDict(self._parsed_form()[0])
 
     @property
     def values(self) -> MultiDict:
@@ -177,7 +182,7 @@ class AMLRequest:
 
     @property
     def files(self) -> MultiDict:
-        return MultiDict([])
+        return MultiDict(self._parsed_form()[1])
 
     @property
     def cookies(self) -> dict[str, str]:

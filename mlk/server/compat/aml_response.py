@@ -1,8 +1,9 @@
 """`azureml.contrib.services.aml_response.AMLResponse`, as score.py files construct it.
 
 Same constructor and the same quirks as Azure's (a Flask Response there): a None message becomes `{}`,
-`json_str=True` JSON-encodes the message, a `Content-Type` in `response_headers` replaces the default, and
-every header value is split on commas into repeated headers.
+`json_str=True` JSON-encodes the message, an iterable message is its chunks (sent whole: mlk does not
+stream), a `Content-Type` in `response_headers` replaces the default, and every header value is split on
+commas into repeated headers. `data`, `mimetype`, `content_type` and `set_data` work as on Flask's.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class AMLResponse:
         elif json_str:
             self.data, content_type = json.dumps(message).encode(), "application/json"
         else:
-            self.data = message if isinstance(message, bytes) else str(message).encode()
+            self.data = _body(message)
             content_type = DEFAULT_CONTENT_TYPE
         if message is None or json_str or "Content-Type" not in response_headers:
             self.headers.add("Content-Type", content_type)
@@ -49,7 +50,65 @@ class AMLResponse:
     def get_data(self, as_text: bool = False) -> bytes | str:
         return self.data.decode() if as_text else self.data
 
+    def set_data(self, value: str | bytes) -> None:
+        self.data = value.encode() if isinstance(value, str) else bytes(value)
+
+    @property
+    def response(self) -> list[bytes]:
+        return [self.data]
+
+    @response.setter
+    def response(self, value: Any) -> None:
+        self.data = _body(value)
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("Content-Type")
+
+    @content_type.setter
+    def content_type(self, value: str) -> None:
+        self.headers.set("Content-Type", value)
+
     @property
     def mimetype(self) -> str | None:
         content_type = self.headers.get("Content-Type")
         return content_type.split(";")[0].strip() if content_type else None
+
+    @mimetype.setter
+    def mimetype(self, value: str) -> None:
+        self.headers.set("Content-Type", with_charset(value))
+
+
+def _body(message: Any) -> bytes:
+    """The bytes werkzeug would send for a response body: str and bytes as they are, any other iterable
+    (a generator that streams, a list of chunks, a dict's keys) chunk by chunk, joined."""
+    if isinstance(message, str):
+        return message.encode()
+    if isinstance(message, bytes | bytearray | memoryview):
+        return bytes(message)
+    try:
+        chunks = iter(message)
+    except TypeError:
+        return str(message).encode()
+    return b"".join(c.encode() if isinstance(c, str) else bytes(c) for c in chunks)
+
+
+_CHARSET_TYPES = {
+    "application/ecmascript",
+    "application/javascript",
+    "application/sql",
+    "application/xml",
+    "application/xml-dtd",
+    "application/xml-external-parsed-entity",
+}
+
+
+def with_charset(mimetype: str) -> str:
+    """A Content-Type for `mimetype` as werkzeug sets it: text types get `; charset=utf-8`."""
+    if "charset" not in mimetype and (
+        mimetype.startswith("text/")
+        or mimetype in _CHARSET_TYPES
+        or (mimetype.startswith("application/") and mimetype.endswith("+xml"))
+    ):
+        return f"{mimetype}; charset=utf-8"
+    return mimetype

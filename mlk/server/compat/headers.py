@@ -9,16 +9,20 @@ class Headers:
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: list[tuple[str, str]] = list(items)
 
+    @staticmethod
+    def _key(name: str) -> str:
+        return name.lower()
+
     def get(self, name: str, default: str | None = None) -> str | None:
-        lowered = name.lower()
+        wanted = self._key(name)
         for key, value in self._items:
-            if key.lower() == lowered:
+            if self._key(key) == wanted:
                 return value
         return default
 
     def getlist(self, name: str) -> list[str]:
-        lowered = name.lower()
-        return [v for k, v in self._items if k.lower() == lowered]
+        wanted = self._key(name)
+        return [v for k, v in self._items if self._key(k) == wanted]
 
     def add(self, name: str, value: object) -> None:
         self._items.append((name, str(value)))
@@ -30,8 +34,8 @@ class Headers:
         self._items.append((name, str(value)))
 
     def remove(self, name: str) -> None:
-        lowered = name.lower()
-        self._items = [(k, v) for k, v in self._items if k.lower() != lowered]
+        wanted = self._key(name)
+        self._items = [(k, v) for k, v in self._items if self._key(k) != wanted]
 
     def __getitem__(self, name: str) -> str:
         value = self.get(name)
@@ -65,3 +69,12 @@ class Headers:
 
     def __repr__(self) -> str:
         return f"Headers({self._items!r})"
+
+
+class RequestHeaders(Headers):
+    """A request's headers as Flask gives them (werkzeug's EnvironHeaders): read through the WSGI environ,
+    where `is-stream` and `is_stream` are the same key (HTTP_IS_STREAM). Scripts rely on it."""
+
+    @staticmethod
+    def _key(name: str) -> str:
+        return name.lower().replace("_", "-")
