@@ -6,6 +6,7 @@ from typing import Any
 
 from mlk.local import runtime
 from mlk.local.supervisor import Plan, Supervisor
+from mlk.render import pod
 from mlk.router.config import DeploymentConfig, EndpointConfig, RequestSettings, RouterConfig
 from mlk.workspace import keys
 from mlk.workspace.home import Workspace
@@ -21,7 +22,7 @@ def replica_plans(ws: Workspace, state: dict[str, Any]) -> dict[str, Plan]:
             if dep.get("deleting") or not run:
                 continue
             key = runtime.key(ep_name, dep_name)
-            env = {k: str(v) for k, v in (dep["spec"].get("environment_variables") or {}).items()}
+            env = pod.user_environment(dep["spec"])
             log_dir = str(runtime.log_dir(ws, ep_name, dep_name))
             generation, instances = int(dep["generation"]), int(dep["spec"].get("instance_count", 1))
             if run.get("runtime") == "docker":

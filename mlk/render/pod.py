@@ -125,6 +125,12 @@ def initializer(system_image: str, storage_secret: str, runtime: Mapping[str, An
     }
 
 
+def user_environment(deployment: Mapping[str, Any]) -> dict[str, str]:
+    """The deployment's environment_variables as the container gets them: sorted, text (null is empty)."""
+    values = sorted((deployment.get("environment_variables") or {}).items())
+    return {str(k): "" if v is None else str(v) for k, v in values}
+
+
 def server_env(endpoint: str, deployment: Mapping[str, Any]) -> list[dict[str, str]]:
     """Azure's environment contract first, then the user's environment_variables (sorted; they may override)."""
     runtime = deployment.get("runtime") or {}
@@ -137,7 +143,7 @@ def server_env(endpoint: str, deployment: Mapping[str, Any]) -> list[dict[str, s
         "SERVICE_NAME": endpoint,
         "SERVICE_PATH_PREFIX": f"api/v1/endpoint/{endpoint}",
     }
-    user = {str(k): str(v) for k, v in sorted((deployment.get("environment_variables") or {}).items())}
+    user = user_environment(deployment)
     merged = {k: v for k, v in system.items() if v is not None and k not in user}
     return [{"name": k, "value": v} for k, v in {**merged, **user}.items()]
 

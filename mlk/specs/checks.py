@@ -56,7 +56,18 @@ def check_resources(c: Checker, resources: Any, path: JsonPath, *, limits_cap: d
         c.error((*path, "limits", GPU), f"GPUs are whole numbers: {gpu!r} is not (write e.g. 1)")
 
 
+def _python_scoring(data: Any) -> bool:
+    """Whether mlk's server runs the scoring script: not in a custom container (inference_config), whose own
+    server reads it (plumber.R, a Triton model), and only for a .py file."""
+    environment = data.get("environment") if isinstance(data, dict) else None
+    if isinstance(environment, dict) and "inference_config" in environment:
+        return False
+    script = str(((data.get("code_configuration") or {}) if isinstance(data, dict) else {}).get("scoring_script", ""))
+    return script.endswith(".py")
+
+
 def _check_paths(c: Checker, kind: kinds.Kind, *, scripts: bool) -> None:
+    scripts = scripts and _python_scoring(c.doc.data)
     for item in local_paths(kind, c.doc.data, c.base):
         reason = missing_reason(item)
         if reason:
@@ -81,11 +92,12 @@ def _check_environment(c: Checker, env: Any, path: JsonPath) -> None:
         )
 
 
-def _registry_assets(c: Checker, data: dict[str, Any]) -> None:
+def _registry_assets(c: Checker, data: dict[str, Any], managed: bool) -> None:
     for field in ("model", "environment"):
         value = data.get(field)
         if isinstance(value, str) and value.startswith("azureml://registries/"):
-            c.error(
+            say = c.warn if managed else c.error  # Azure takes them on managed endpoints only
+            say(
                 (field,),
                 "registry assets (azureml://registries/...) cannot be deployed to Kubernetes; "
                 "register the asset in the workspace and use azureml:<name>:<version>",
@@ -129,7 +141,8 @@ def check_deployment(c: Checker, data: dict[str, Any]) -> None:
             f"endpoint and deployment names are {both} characters together; Kubernetes "
             f"allows at most {MAX_ENDPOINT_AND_DEPLOYMENT}",
         )
-    if c.managed or data.get("type") == "managed":
+    managed = c.managed or data.get("type") == "managed"
+    if managed:
         c.warn(
             ("type",) if "type" in data else (),
             "a managed online deployment: mlk runs it on Kubernetes or this machine; managed-only fields are ignored",
@@ -171,10 +184,17 @@ def check_deployment(c: Checker, data: dict[str, Any]) -> None:
     if isinstance(code, dict) and "code" not in code:
         c.error(("code_configuration",), "missing required field 'code': the folder that holds the scoring script")
     environment, model = data.get("environment"), data.get("model")
-    if (
+    custom_container = isinstance(environment, dict) and "inference_config" in environment
+    if code is None and not custom_container and isinstance(model, str) and model.startswith("azureml:"):
+        c.warn(
+            ("model",),
+            "no code_configuration: the registered model must be an mlflow_model (no-code deployment); "
+            "otherwise give code + scoring_script",
+        )
+    elif (
         code is None
         and not (isinstance(model, dict) and model.get("type") == "mlflow_model")
-        and (environment is None or (isinstance(environment, dict) and "inference_config" not in environment))
+        and (environment is None or (isinstance(environment, dict) and not custom_container))
     ):
         c.error(
             (),
@@ -184,7 +204,7 @@ def check_deployment(c: Checker, data: dict[str, Any]) -> None:
     if environment is None and code is not None:
         c.error((), "missing required field 'environment': the image (and conda file) score.py runs in")
     _check_environment(c, environment, ("environment",))
-    _registry_assets(c, data)
+    _registry_assets(c, data, managed)
     if data.get("app_insights_enabled"):
         c.warn(("app_insights_enabled",), "Application Insights is Azure's; mlk serves Prometheus metrics instead")
 

@@ -79,7 +79,9 @@ def detect(data: Any) -> Detected:
             if stem in kind.azure_schemas or stem == kind.schema_stem:
                 return Detected(kind, reason=f"$schema {schema}")
             if stem in kind.managed_schemas:
-                return Detected(kind, managed=True, reason=f"$schema {schema}")
+                # `type: kubernetes` wins over a managed $schema, as azure-ai-ml reads such a file
+                kubernetes = str(data.get("type", "")).lower() == "kubernetes"
+                return Detected(kind, managed=not kubernetes, reason=f"$schema {schema}")
     kind_field, type_field = data.get("kind"), str(data.get("type", "")).lower()
     if kind_field == "InstanceType" or ("spec" in data and "apiVersion" in data):
         return Detected(INSTANCE_TYPE, reason="kind: InstanceType")

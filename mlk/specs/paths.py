@@ -121,6 +121,8 @@ def missing_reason(item: LocalPath) -> str | None:
     """Why the path is unusable, or None when it is fine."""
     target = item.target
     if not target.exists():
+        if item.value.startswith("file:"):
+            return f"'{item.value}' does not exist: drop the `file:` prefix (preview syntax)"
         return f"'{item.value}' does not exist (looked for {shown(target)})"
     if item.expect == "file" and not target.is_file():
         return f"'{item.value}' is a folder; a file is needed here"

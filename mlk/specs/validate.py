@@ -1,7 +1,8 @@
 """JSON Schema validation that reports every problem, located, in words a user can act on.
 
 Two passes: first the lenient spellings Azure accepts are normalised in place (enum values in any case or
-camelCase, numbers and booleans written as strings), then every remaining error becomes a Problem.
+camelCase, numbers and booleans written as strings, numbers where text is wanted), then every remaining
+error becomes a Problem.
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ _TYPE_WORDS = {
 _MISPLACED = {
     "dependencies": "; conda packages belong in the conda file that `conda_file` names",
     "channels": "; conda channels belong in the conda file that `conda_file` names",
+    # Azure ML's preview (pre-GA) syntax, still common in blog posts and old samples
+    "local_path": "; preview syntax: write `path:` instead",
+    "docker": "; preview syntax: write the image as `image:` beside `conda_file:`",
+    "target": "; preview syntax: name the compute as `compute: azureml:<name>`",
+    "model_format": "; for an MLflow model write `type: mlflow_model`",
+    "deployments": "; each deployment goes in a file of its own (mlk online-deployment create -f FILE)",
 }
 
 
@@ -70,6 +77,10 @@ def _all_errors(errors: Iterable[ValidationError]) -> Iterator[ValidationError]:
 def _coerced(err: ValidationError) -> tuple[bool, Any]:
     """A lenient spelling of what the schema wants, converted; (False, None) if there is none."""
     value, allowed = err.instance, cast(Any, err.validator_value)
+    if err.validator == "type" and isinstance(value, int | float) and not isinstance(value, bool):
+        wanted = allowed if isinstance(allowed, list) else [allowed]
+        # `version: 1.5` is a string to Azure ('1.5'); other unquoted numbers where text is wanted likewise
+        return ("string" in wanted, str(value)) if "string" in wanted else (False, None)
     if not isinstance(value, str):
         return False, None
     if err.validator == "enum":
@@ -180,7 +191,11 @@ class _Reporter:
         if kind == "type":
             wanted = value if isinstance(value, list) else [value]
             words = " or ".join(_TYPE_WORDS.get(w, w) for w in wanted)
-            self.add(path, f"expected {words}, got {_type_name(instance)} ({instance!r})")
+            hint = ""
+            if isinstance(instance, dict) and "local_path" in instance:
+                field = path[-1] if path else "value"
+                hint = f"; preview syntax: write the path itself ({field}: {instance['local_path']})"
+            self.add(path, f"expected {words}, got {_type_name(instance)} ({instance!r}){hint}")
             return
         self.add(path, err.message)
 

@@ -6,6 +6,7 @@ for reporting problems as `FILE:LINE:COL`, so we compose the node graph and buil
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +102,7 @@ class _Builder:
                         *_pos(key_node),
                         (*path, str(key)),
                         f"duplicate key '{key}' (first at line {line}); YAML keeps only the last one",
+                        Severity.WARNING,  # Azure keeps the last one silently: the file must still work
                     )
                 )
             seen[key] = _pos(key_node)
@@ -129,8 +131,22 @@ class _Builder:
         return out
 
 
+TEMPLATE_HINT = "the file has `{{...}}` template placeholders (Azure's samples fill them with sed): fill them in"
+
+
 def parse_text(text: str, file: str) -> Document:
     """Parse one YAML document; syntax errors become a SpecError with line and column."""
+    try:
+        return _parse(text, file)
+    except SpecError as exc:
+        if "{{" not in text:
+            raise
+        # An unfilled placeholder is the usual cause: say so on the problem line itself.
+        problems = [dataclasses.replace(p, message=f"{p.message} — {TEMPLATE_HINT}") for p in exc.problems]
+        raise SpecError(str(exc), problems, hint=exc.hint) from None
+
+
+def _parse(text: str, file: str) -> Document:
     doc = Document(file=file, data=None)
     try:
         node = yaml.compose(text, Loader=_Loader)

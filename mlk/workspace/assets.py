@@ -150,6 +150,11 @@ def register_environment(
 
 def resolve(ws: Workspace, kind: str, reference: str) -> Registered:
     """`azureml:name:version` or `azureml:name@latest` (or `name:version`) → the registered version."""
+    if reference.startswith("azureml://registries/"):
+        raise UsageError(
+            f"'{reference}' is in an Azure ML registry, which mlk cannot read",
+            hint=f"register it in this workspace (mlk {kind.rstrip('s')} create ...) and use azureml:<name>:<version>",
+        )
     text = reference.removeprefix("azureml:")
     if text.startswith("/"):
         raise UsageError(f"'{reference}' is an Azure resource id; mlk resolves azureml:<name>:<version>")
