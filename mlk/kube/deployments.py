@@ -111,6 +111,16 @@ def create(
     update: bool = False,
 ) -> dict[str, Any]:
     endpoint, name, namespace = str(spec["endpoint_name"]), str(spec["name"]), str(compute["namespace"])
+    environment = spec.get("environment")
+    custom_container = isinstance(environment, str) or (  # a registered environment may be one
+        isinstance(environment, Mapping) and bool(environment.get("inference_config"))
+    )
+    if spec.get("code_configuration") is None and not custom_container:
+        raise UsageError(
+            "no-code MLflow deployments run on the embedded default only (mlk's MLflow scoring script); "
+            "on Kubernetes this deployment needs code_configuration",
+            hint="add code_configuration with a score.py that loads the model, and an environment",
+        )
     with endpoints.connect(ws, compute) as cluster:
         if endpoints.get_cr(cluster, namespace, endpoint) is None:
             raise NotFoundError(

@@ -21,12 +21,15 @@ Say = Callable[[str], None]
 CREATE_TIMEOUT = 20 * 60  # Azure's in-cluster limit
 
 
-def _environment(ws: Workspace, spec: Mapping[str, Any], say: Say) -> tuple[dict[str, Any], str]:
-    """(environment record, python) — built or found in the cache."""
+def _environment(
+    ws: Workspace, spec: Mapping[str, Any], say: Say, generated: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], str]:
+    """(environment record, python) — built or found in the cache. `generated`: the environment mlk makes
+    when the deployment names none (a no-code MLflow deployment's, from the model's conda.yaml)."""
     from mlk.envs.identity import identity_of_spec
     from mlk.envs.venv import ensure_env
 
-    env = spec.get("environment")
+    env = spec.get("environment") or generated
     if env is None:
         say("WARNING: no environment: score.py runs in mlk's own Python")
         return {"name": None}, sys.executable
@@ -82,18 +85,28 @@ def _materialize(ws: Workspace, registered: assets.Registered) -> Path:
 
 def prepare(ws: Workspace, spec: Mapping[str, Any], say: Say, progress: Any = None) -> dict[str, Any]:
     """Everything a replica needs, registered and on disk: the deployment record's `run` and asset refs."""
+    from mlk.local import nocode
+
     model = assets.deployment_model(ws, spec, say, progress)
     code = assets.deployment_code(ws, spec, say, progress)
-    environment, python = _environment(ws, spec, say)
-    if code is None:
+    mlflow = nocode.wanted(spec, model)
+    if code is None and not mlflow:
         raise UsageError(
             "the embedded default runs score.py files: this deployment has no code_configuration",
-            hint="custom containers and no-code MLflow deployments need Kubernetes",
+            hint="custom containers need Kubernetes; an MLflow model deploys without code when its type is "
+            "mlflow_model",
         )
     started = time.perf_counter()
     model_root = _materialize(ws, model) if model is not None else runtime.assets_dir(ws) / "no-model"
     model_root.mkdir(parents=True, exist_ok=True)
-    code_root = _materialize(ws, code)
+    fetch_s = time.perf_counter() - started  # the environment's build is not the initializer's time
+    generated = nocode.environment(model_root, model.name) if mlflow and model is not None else None
+    if mlflow:
+        say("no code_configuration: mlk's MLflow scoring script serves the model (as Azure's no-code deployment)")
+    environment, python = _environment(ws, spec, say, generated)
+    started = time.perf_counter()
+    code_root = _materialize(ws, code) if code is not None else nocode.SCRIPT_DIR
+    fetch_s += time.perf_counter() - started
     with ws.store() as store:
         where = store.describe()
     _initializer_log(
@@ -101,15 +114,19 @@ def prepare(ws: Workspace, spec: Mapping[str, Any], say: Say, progress: Any = No
         spec,
         [
             f"model {model.reference if model else '(none)'} -> {model_root}",
-            f"code {code.digest[:12]} -> {code_root}",
-            f"from {where} in {time.perf_counter() - started:.2f} s",
+            f"code {code.digest[:12] if code else '(mlk MLflow scoring script)'} -> {code_root}",
+            f"from {where} in {fetch_s:.2f} s",
         ],
     )
-    code_dir = (
-        code_root / Path(spec["code_configuration"]["code"]).name
-        if not str(spec["code_configuration"]["code"]).startswith("azureml:")
-        else next(code_root.iterdir())
-    )
+    if code is None:
+        code_dir, script = nocode.SCRIPT_DIR, nocode.SCRIPT
+    else:
+        code_dir = (
+            code_root / Path(spec["code_configuration"]["code"]).name
+            if not str(spec["code_configuration"]["code"]).startswith("azureml:")
+            else next(code_root.iterdir())
+        )
+        script = spec["code_configuration"]["scoring_script"]
     return {
         "model": model.reference if model else None,
         "code": code.digest if code else None,
@@ -118,7 +135,7 @@ def prepare(ws: Workspace, spec: Mapping[str, Any], say: Say, progress: Any = No
             "python": python,
             "code_dir": str(code_dir),
             "model_dir": str(model_root),
-            "scoring_script": spec["code_configuration"]["scoring_script"],
+            "scoring_script": script,
         },
     }
 

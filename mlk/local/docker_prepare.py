@@ -65,13 +65,15 @@ def _storage(ws: Workspace) -> tuple[dict[str, Any], str | None]:
 def prepare(
     ws: Workspace, spec: Mapping[str, Any], say: Say, progress: Any = None, on_lines: Any = None
 ) -> dict[str, Any]:
+    if spec.get("code_configuration") is None:  # before anything is uploaded
+        raise UsageError(
+            "this deployment has no code_configuration: the Docker runtime runs score.py files",
+            hint="a no-code MLflow deployment runs on the process runtime (--runtime process); "
+            "custom containers need Kubernetes",
+        )
     model = assets.deployment_model(ws, spec, say, progress)
     code = assets.deployment_code(ws, spec, say, progress)
-    if code is None:
-        raise UsageError(
-            "this deployment has no code_configuration: the embedded default runs score.py files",
-            hint="custom containers and no-code MLflow deployments need Kubernetes",
-        )
+    assert code is not None  # code_configuration is there
     definition = _definition(ws, spec)
     storage, store_path = _storage(ws)
     return {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -176,6 +177,9 @@ def test_bad_input_is_refused_before_anything_is_stored(kube: KubeEnv) -> None:
         ok=False,
     )
     assert conda.exit_code != 0
+    mlflow_model = Path(__file__).resolve().parents[1] / "local" / "mlflow" / "deployment.yml"
+    no_code = kube.mlk("online-deployment", "create", "-f", str(mlflow_model), "-e", "strict-ep", ok=False)
+    assert no_code.exit_code == 2 and "no-code MLflow deployments run on the embedded default" in no_code.stderr
     assert kube.fake.objects("onlinedeployments", NAMESPACE, group="mlk.dev") == []
     unknown = kube.mlk("online-endpoint", "update", "-n", "strict-ep", "--traffic", "purple=100", ok=False)
     assert unknown.exit_code != 0 and "purple" in unknown.stderr
