@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -100,14 +101,42 @@ class Response:
         return None
 
     def encode(self, *, keep_alive: bool = True, head: bool = False) -> bytes:
+        head_bytes = self.encode_head(f"Content-Length: {len(self.body)}", keep_alive=keep_alive)
+        return head_bytes if head else head_bytes + self.body
+
+    def encode_head(self, framing: str | None, *, keep_alive: bool) -> bytes:
+        """Status line and headers; `framing` is the Content-Length or Transfer-Encoding line (None: the
+        body ends when the connection closes)."""
         reason = _REASONS.get(self.status, "Unknown")
         lines = [f"HTTP/1.1 {self.status} {reason}"]
-        lines.extend(f"{k}: {v}" for k, v in self.headers if k.lower() not in ("content-length", "connection"))
-        lines.append(f"Content-Length: {len(self.body)}")
+        lines.extend(
+            f"{k}: {v}"
+            for k, v in self.headers
+            if k.lower() not in ("content-length", "connection", "transfer-encoding")
+        )
+        if framing:
+            lines.append(framing)
         if not keep_alive:
             lines.append("Connection: close")
-        head_bytes = ("\r\n".join(lines) + "\r\n").encode("latin-1") + b"Date: " + http_date() + b"\r\n\r\n"
-        return head_bytes if head else head_bytes + self.body
+        return ("\r\n".join(lines) + "\r\n").encode("latin-1") + b"Date: " + http_date() + b"\r\n\r\n"
+
+
+class StreamingResponse(Response):
+    """A response whose body is produced while it is sent: `next_chunk()` gives an awaitable of the next
+    bytes (None at the end); `stop()` ends production early (the client left, or it was a HEAD)."""
+
+    __slots__ = ("next_chunk", "stop")
+
+    def __init__(
+        self,
+        status: int,
+        headers: list[tuple[str, str]],
+        next_chunk: Callable[[], Awaitable[bytes | None]],
+        stop: Callable[[], None],
+    ) -> None:
+        super().__init__(status, b"", headers)
+        self.next_chunk = next_chunk
+        self.stop = stop
 
 
 def json_response(status: int, payload: Any, headers: list[tuple[str, str]] | None = None) -> Response:

@@ -19,7 +19,7 @@ from typing import Any, Protocol, cast
 
 import httptools
 
-from mlk.http.message import Request, Response, json_response
+from mlk.http.message import Request, Response, StreamingResponse, json_response
 
 Handler = Callable[[Request], "Response | Awaitable[Response]"]
 Observer = Callable[[Request, Response, float], None]
@@ -78,6 +78,7 @@ class HttpProtocol(asyncio.Protocol):
         self._reset_message()
         self.deadline = time.monotonic() + limits.keep_alive_timeout
         self.reading = False  # inside a request (first byte seen, message not complete)
+        self.streaming: asyncio.Future[None] | None = None  # the body being written, for a StreamingResponse
 
     # --- connection -------------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -207,10 +208,45 @@ class HttpProtocol(asyncio.Protocol):
 
     def _send(self, request: Request, response: Response) -> None:
         if self.transport is None or self.transport.is_closing():
+            if isinstance(response, StreamingResponse):
+                response.stop()
             self.busy = False
             return
         keep_alive = request.keep_alive and not self.connections.draining
+        if isinstance(response, StreamingResponse) and request.method != "HEAD":
+            chunked = request.http_version != "1.0"  # an HTTP/1.0 client reads until the connection closes
+            keep_alive = keep_alive and chunked
+            framing = "Transfer-Encoding: chunked" if chunked else None
+            self.transport.write(response.encode_head(framing, keep_alive=keep_alive))
+            self.streaming = asyncio.ensure_future(self._stream(request, response, keep_alive, chunked))
+            return
+        if isinstance(response, StreamingResponse):
+            response.stop()
         self.transport.write(response.encode(keep_alive=keep_alive, head=request.method == "HEAD"))
+        self._sent(request, response, keep_alive)
+
+    async def _stream(self, request: Request, response: StreamingResponse, keep_alive: bool, chunked: bool) -> None:
+        """Write the body as it is produced; a producer that fails ends the connection (the status is sent)."""
+        try:
+            while (chunk := await response.next_chunk()) is not None:
+                if self.transport is None or self.transport.is_closing():
+                    response.stop()
+                    return
+                if chunk:
+                    self.transport.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+        except Exception:
+            logging.getLogger("mlk.http").exception("the response body failed while it was sent")
+            self.close()
+            return
+        if self.transport is None or self.transport.is_closing():
+            return
+        if chunked:
+            self.transport.write(b"0\r\n\r\n")
+        self._sent(request, response, keep_alive)
+
+    def _sent(self, request: Request, response: Response, keep_alive: bool) -> None:
+        """The response is on the wire: observe it, then close, or go on with the next request."""
+        assert self.transport is not None
         self.busy = False
         if self.observer is not None:
             try:

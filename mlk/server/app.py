@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from typing import Any
 
 from mlk.http import admission
 from mlk.http.admission import parse_limit
-from mlk.http.message import Request, Response
+from mlk.http.message import Request, Response, StreamingResponse
 from mlk.server import responses
 from mlk.server.accesslog import AccessLog
 from mlk.server.inputs import BadInput, call_arguments
@@ -53,11 +53,15 @@ class ScoreJob:
             self.app.metrics.run_errors.inc()
             return self.finish(responses.error(500, responses.RUN_FAILED, run_failed=True))
         exec_ms = (time.perf_counter() - self.started) * 1000
+        take_stream = getattr(result, "take_stream", None)  # an AMLResponse of a generator
+        chunks = take_stream() if callable(take_stream) else None
         try:
             response = responses.from_result(result, exec_ms)
         except (TypeError, ValueError):
             log.exception("Encountered Exception: run() returned a value that cannot be sent as JSON")
             response = responses.error(500, responses.INTERNAL)
+        if chunks is not None:
+            response = self.app.streamed(response, chunks)
         return self.finish(response)
 
     def finish(self, response: Response) -> Response:
@@ -167,6 +171,24 @@ class ScoringApp:
             busy.headers += [(admission.BUSY_HEADER, "1"), *trailer]
             return busy
         return self.runner.submit(ScoreJob(self, request, trailer))
+
+    def streamed(self, head: Response, chunks: Iterator[Any]) -> StreamingResponse:
+        """`head` with a body the generator yields, each chunk pulled on the run thread (the generator is the
+        script's code), so a script that streams tokens is heard token by token, as with azmlinfsrv."""
+
+        def pull() -> bytes | None:
+            for chunk in chunks:
+                data = chunk.encode() if isinstance(chunk, str) else bytes(chunk)
+                if data:
+                    return data
+            return None
+
+        def stop() -> None:
+            close = getattr(chunks, "close", None)
+            if callable(close):
+                self.runner.submit(close)  # on the run thread: the generator may be paused there
+
+        return StreamingResponse(head.status, head.headers, lambda: self.runner.submit(pull), stop)
 
     def metrics_page(self, request: Request) -> Response:
         from mlk.http.metrics import CONTENT_TYPE

@@ -117,3 +117,37 @@ def test_timeout_then_next_request_served() -> None:
         assert request(server.port, "POST", "/score", "str").status == 200
         metrics = request(server.port, "GET", "/metrics").body.decode()
         assert 'mlk_server_requests_total{route="/score",status="500"} 1' in metrics
+
+
+def _read_until(conn: socket.socket, marker: bytes, seen: bytes = b"") -> bytes:
+    while marker not in seen:
+        data = conn.recv(65536)
+        if not data:
+            break
+        seen += data
+    return seen
+
+
+def test_a_generator_is_streamed_as_it_yields_and_closed_when_the_client_leaves(tmp_path) -> None:
+    with mlk_serve("stream.py") as server:
+        conn = socket.create_connection(("127.0.0.1", server.port))
+        started = time.monotonic()
+        conn.sendall(b"GET /score?pause=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = _read_until(conn, b"first ")
+        heard_first = time.monotonic() - started
+        whole = _read_until(conn, b"0\r\n\r\n", first)
+        conn.close()
+        assert heard_first < 0.8, "the first chunk waited for the whole generator"
+        assert b"Transfer-Encoding: chunked" in whole and b"x-ms-run-function-failed: False" in whole
+        assert whole.endswith(b"6\r\nfirst \r\n6\r\nsecond\r\n0\r\n\r\n")
+
+        marker = tmp_path / "closed"
+        conn = socket.create_connection(("127.0.0.1", server.port))
+        conn.sendall(f"GET /score?pause=0.5&marker={marker} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        _read_until(conn, b"first ")
+        conn.close()  # the client leaves mid-stream: the generator is closed (its finally runs)
+        deadline = time.monotonic() + 10
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.read_text() == "closed"
+        assert request(server.port, "GET", "/score?pause=0").body == b"first second"  # and serving goes on

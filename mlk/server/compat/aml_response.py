@@ -1,15 +1,15 @@
 """`azureml.contrib.services.aml_response.AMLResponse`, as score.py files construct it.
 
 Same constructor and the same quirks as Azure's (a Flask Response there): a None message becomes `{}`,
-`json_str=True` JSON-encodes the message, an iterable message is its chunks (sent whole: mlk does not
-stream), a `Content-Type` in `response_headers` replaces the default, and every header value is split on
+`json_str=True` JSON-encodes the message, a generator is streamed as it yields (other iterables are
+their chunks, joined), a `Content-Type` in `response_headers` replaces the default, and every header value is split on
 commas into repeated headers. `data`, `mimetype`, `content_type` and `set_data` work as on Flask's.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from mlk.server.compat.headers import Headers
@@ -33,6 +33,9 @@ class AMLResponse:
             self.data, content_type = b"{}", "application/json"
         elif json_str:
             self.data, content_type = json.dumps(message).encode(), "application/json"
+        elif isinstance(message, Iterator):  # a generator: streamed as it yields (Azure's streaming sample)
+            self._stream: Iterator[Any] | None = message
+            content_type = DEFAULT_CONTENT_TYPE
         else:
             self.data = _body(message)
             content_type = DEFAULT_CONTENT_TYPE
@@ -42,6 +45,24 @@ class AMLResponse:
         for name, value in response_headers.items():
             for part in str(value).split(","):
                 self.headers.add(name, part.strip())
+
+    _stream: Iterator[Any] | None = None
+    _data: bytes = b""
+
+    @property
+    def data(self) -> bytes:
+        if self._stream is not None:  # read before it was sent: the chunks, joined
+            self._data, self._stream = _body(self._stream), None
+        return self._data
+
+    @data.setter
+    def data(self, value: bytes) -> None:
+        self._data, self._stream = value, None
+
+    def take_stream(self) -> Iterator[Any] | None:
+        """The body still to produce, for the server to send chunk by chunk (None when it is bytes)."""
+        stream, self._stream = self._stream, None
+        return stream
 
     @property
     def status(self) -> str:
