@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from mlk.http.message import Request
 from mlk.server.compat.forms import parse_form
-from mlk.server.compat.headers import RequestHeaders
+from mlk.server.compat.headers import ContentTyped, RequestHeaders
 from mlk.server.query import parse_pairs
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -93,7 +93,7 @@ class MultiDict:
         return f"MultiDict({self._pairs!r})"
 
 
-class AMLRequest:
+class AMLRequest(ContentTyped):
     """The request a @rawhttp run() receives."""
 
     def __init__(self, request: Request, headers: list[tuple[str, str]]) -> None:
@@ -124,14 +124,6 @@ class AMLRequest:
     @property
     def base_url(self) -> str:
         return f"http://{self.host}{self.path}"
-
-    @property
-    def content_type(self) -> str | None:
-        return self.headers.get("Content-Type")
-
-    @property
-    def mimetype(self) -> str:
-        return (self.content_type or "").split(";")[0].strip().lower()
 
     @property
     def content_length(self) -> int | None:

@@ -12,13 +12,13 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import IO, Any
 
-from mlk.server.compat.headers import Headers
+from mlk.server.compat.headers import ContentTyped, Headers
 from mlk.server.query import parse_pairs
 
 Pairs = list[tuple[str, Any]]
 
 
-class FileStorage:
+class FileStorage(ContentTyped):
     """One uploaded file; attribute access falls through to its stream, as werkzeug's does."""
 
     def __init__(self, data: bytes, filename: str | None, name: str, headers: Headers) -> None:
@@ -26,14 +26,6 @@ class FileStorage:
         self.filename = filename
         self.name = name
         self.headers = headers
-
-    @property
-    def content_type(self) -> str | None:
-        return self.headers.get("Content-Type")
-
-    @property
-    def mimetype(self) -> str:
-        return (self.content_type or "").split(";")[0].strip().lower()
 
     @property
     def content_length(self) -> int:

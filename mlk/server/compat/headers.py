@@ -78,3 +78,17 @@ class RequestHeaders(Headers):
     @staticmethod
     def _key(name: str) -> str:
         return name.lower().replace("_", "-")
+
+
+class ContentTyped:
+    """`content_type` and `mimetype` read from `headers`, as werkzeug's requests and uploads offer them."""
+
+    headers: Headers
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("Content-Type")
+
+    @property
+    def mimetype(self) -> str:
+        return (self.content_type or "").split(";")[0].strip().lower()
