@@ -4,6 +4,7 @@ as Azure generates both for such a deployment."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -59,8 +60,8 @@ def environment(root: Path, name: str) -> dict[str, Any]:
     conda = dict(yaml.safe_load(conda_path.read_text(encoding="utf-8")) or {})
     dependencies = list(conda.get("dependencies") or [])
     pip = next((d for d in dependencies if isinstance(d, dict) and "pip" in d), None)
-    names = [str(p).split("=")[0].split("<")[0].split(">")[0].strip().lower() for p in (pip or {}).get("pip", [])]
-    names += [str(d).split("=")[0].strip().lower() for d in dependencies if isinstance(d, str)]
+    listed = [*(pip or {}).get("pip", []), *(d for d in dependencies if isinstance(d, str))]
+    names = [re.split(r"[<>=!~\[; ]", str(p).strip(), maxsplit=1)[0].lower() for p in listed]
     if not any(n in ("mlflow", "mlflow-skinny") for n in names):
         extra = ["mlflow-skinny", "pandas"]
         if pip is None:
