@@ -103,6 +103,7 @@ class Console:
             return
         if self.settings.query:
             data = _query(self.settings.query, data)
+            columns = None  # the command's table layout is for its whole result, not for what a query picked
         fmt = fmt or default
         if fmt == "none":
             return

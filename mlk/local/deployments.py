@@ -105,7 +105,7 @@ def prepare(ws: Workspace, spec: Mapping[str, Any], say: Say, progress: Any = No
         say("no code_configuration: mlk's MLflow scoring script serves the model (as Azure's no-code deployment)")
     environment, python = _environment(ws, spec, say, generated)
     started = time.perf_counter()
-    code_root = _materialize(ws, code) if code is not None else nocode.SCRIPT_DIR
+    code_root = _materialize(ws, code) if code is not None else nocode.script_folder(runtime.assets_dir(ws))
     fetch_s += time.perf_counter() - started
     with ws.store() as store:
         where = store.describe()
@@ -119,7 +119,7 @@ def prepare(ws: Workspace, spec: Mapping[str, Any], say: Say, progress: Any = No
         ],
     )
     if code is None:
-        code_dir, script = nocode.SCRIPT_DIR, nocode.SCRIPT
+        code_dir, script = code_root, nocode.SCRIPT
     else:
         code_dir = (
             code_root / Path(spec["code_configuration"]["code"]).name

@@ -5,6 +5,7 @@ as Azure generates both for such a deployment."""
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,15 @@ from mlk.workspace import assets
 
 SCRIPT_DIR = Path(__file__).resolve().parents[1] / "server" / "nocode"
 SCRIPT = "mlflow_score.py"
+
+
+def script_folder(assets: Path) -> Path:
+    """A copy of the scoring script in the workspace: the replica's working folder, where MLflow writes
+    what it writes (mlruns/), never inside the installed mlk package."""
+    folder = assets / "mlflow-nocode"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(SCRIPT_DIR / SCRIPT, folder / SCRIPT)
+    return folder
 
 
 def wanted(spec: Mapping[str, Any], model: assets.Registered | None) -> bool:

@@ -62,3 +62,14 @@ def test_bad_output_and_bad_query_are_usage_errors() -> None:
     assert bad_format.exit_code == 2 and "--output 'xml' is not a format" in bad_format.stderr
     bad_query = run_mlk("validate", "-f", EXAMPLES / "endpoint.yml", "--query", "[[")
     assert bad_query.exit_code == 2 and "--query '[['" in bad_query.stderr
+
+
+def test_a_query_replaces_the_commands_table_layout(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Azure's deploy scripts read one field: `--query provisioning_state -o tsv`
+    monkeypatch.setenv("MLK_HOME", str(tmp_path))
+    monkeypatch.delenv("MLK_WORKSPACE", raising=False)
+    created = run_mlk("model", "create", "-n", "m", "--path", EXAMPLES / "model-1" / "model", "-o", "none")
+    assert created.exit_code == 0, created.stderr
+    assert run_mlk("model", "list", "--query", "[0].name", "-o", "tsv").stdout.strip() == "m"
+    table = run_mlk("model", "list", "--query", "[].{Model: name, V: version}", "-o", "table").stdout
+    assert table.splitlines()[0].split() == ["Model", "V"]
