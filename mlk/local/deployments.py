@@ -194,6 +194,10 @@ def create(
                 )
             if update and existing is None:
                 desired.deployment(state, endpoint, name)  # raises NotFound
+        if existing is None:  # a new deployment: an earlier one of that name leaves no logs behind
+            import shutil
+
+            shutil.rmtree(runtime.log_dir(ws, endpoint, name), ignore_errors=True)
         kind = runtime_kind or str(ws.config.get("runtime") or "process")
         if kind == "docker":
             from mlk.local import docker_prepare

@@ -60,6 +60,8 @@ class Proc:
     task: asyncio.Task[None] | None = None
     replica: Any = None
     """A ContainerReplica on the Docker runtime (then `process` stays None)."""
+    woken: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set by stop(): ends a restart backoff at once (a crash-looping replica must not delay a delete)."""
 
     def running(self) -> bool:
         if self.replica is not None:
@@ -140,12 +142,16 @@ class Supervisor:
         for key, procs in self.procs.items():
             if key not in plans:
                 retire += [p for p in procs if not p.stopping]
+        for key in [k for k in self.failures if k not in plans]:
+            # a deleted deployment's failure must not be read as that of a new one with its name
+            del self.failures[key]
         return retire
 
     async def stop(self, procs: list[Proc], grace: float = 10.0) -> None:
         containers = []
         for proc in procs:
             proc.stopping = True
+            proc.woken.set()
             if proc.process is not None and proc.process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     proc.process.send_signal(signal.SIGTERM)
@@ -201,7 +207,8 @@ class Supervisor:
                 }
             log.warning("replica %s#%s exited with %s; restarting in %.0f s", proc.plan.key, proc.index, code, delay)
             self.on_change()
-            await asyncio.sleep(delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.woken.wait(), delay)
             delay = min(BACKOFF_MAX, delay * 2)
         proc.state = "stopped"
         self.on_change()
