@@ -17,7 +17,7 @@ from mlk.cli.options import EndpointName, Local, Name, NoWait, SetValues, Yes, c
 app = typer.Typer(help="Online deployments: create (and route traffic), update, logs, delete.", no_args_is_help=True)
 File = Annotated[Path | None, typer.Option("--file", "-f", metavar="FILE", help="Deployment YAML (az ml format).")]
 Required = Annotated[str, typer.Option("--name", "-n", help="Deployment name.")]
-Endpoint = Annotated[str, typer.Option("--endpoint-name", "-e", help="Endpoint name.")]
+Endpoint = Annotated[str, typer.Option("--endpoint-name", "--endpoint", "-e", help="Endpoint name.")]
 COLUMNS = ["name", "endpoint_name", "provisioning_state", "model", "instance_count"]  # -o table / tsv
 SkipScript = Annotated[bool, typer.Option("--skip-script-validation", help="Do not compile the scoring script.")]
 Runtime = Annotated[

@@ -147,7 +147,8 @@ def invoke(
     name: Required,
     request_file: Annotated[Path, typer.Option("--request-file", "-r", help="JSON body to send.")],
     deployment_name: Annotated[
-        str | None, typer.Option("--deployment-name", "-d", help="Send to this deployment, whatever the traffic.")
+        str | None,
+        typer.Option("--deployment-name", "--deployment", "-d", help="Send to this deployment, whatever the traffic."),
     ] = None,
 ) -> None:
     from mlk.cli.placement import is_local, of_endpoint

@@ -84,7 +84,9 @@ _GLOBALS = {
 # Options for commands that read YAML files, named and spelled as az ml spells them.
 Files = Annotated[list[Path] | None, typer.Option("--file", "-f", metavar="FILE", help="YAML file (az ml format).")]
 Name = Annotated[str | None, typer.Option("--name", "-n", help="Name (overrides the file's).")]
-EndpointName = Annotated[str | None, typer.Option("--endpoint-name", "-e", help="The endpoint (overrides the file's).")]
+EndpointName = Annotated[
+    str | None, typer.Option("--endpoint-name", "--endpoint", "-e", help="The endpoint (overrides the file's).")
+]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 NoWait = Annotated[bool, typer.Option("--no-wait", help="Return at once; do not wait for the operation to finish.")]
 Local = Annotated[bool, typer.Option("--local", help="Run on this machine (the embedded default).")]

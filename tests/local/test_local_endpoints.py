@@ -120,9 +120,10 @@ def test_a_deployment_deleted_after_failing_leaves_nothing_to_its_successor(home
     mlk("online-endpoint", "create", "-f", "endpoint.yml")
     failing = ("--set", "environment_variables.INIT_FAIL=1")
     assert run_mlk("online-deployment", "create", "-f", "blue.yml", *failing, cwd=APP).exit_code == 6
-    mlk("online-deployment", "delete", "-n", "blue", "-e", "test-endpoint", "--yes")
+    mlk("online-deployment", "delete", "-n", "blue", "--endpoint", "test-endpoint", "--yes")  # az's short form
     mlk("online-deployment", "create", "-f", "blue.yml", "--all-traffic")  # fixed and created anew: it comes up
-    answer = json.loads(mlk("online-endpoint", "invoke", "-n", "test-endpoint", "-r", "request.json").stdout)
+    invoke = ("online-endpoint", "invoke", "-n", "test-endpoint", "--deployment", "blue", "-r", "request.json")
+    answer = json.loads(mlk(*invoke).stdout)
     assert answer["deployment"] == "blue"
     logs = mlk("online-deployment", "get-logs", "-n", "blue", "-e", "test-endpoint").stdout
     assert "init failed on purpose" not in logs  # the failed one's output went with it
