@@ -83,10 +83,33 @@ def _materialize(ws: Workspace, registered: assets.Registered) -> Path:
         return Path(materialize(store, manifest, runtime.assets_dir(ws), ws.cache / "blobs"))
 
 
+def _check_python(ws: Workspace, spec: Mapping[str, Any]) -> None:
+    """Refuse, before anything is uploaded, a conda file whose Python mlk's server cannot run in."""
+    import os
+
+    from mlk.envs.conda import pip_plan
+    from mlk.envs.identity import read_conda
+    from mlk.envs.venv import LOCAL_PYTHON
+
+    if spec.get("environment") is None:
+        return
+    conda = read_conda(assets.deployment_environment(ws, spec, UsageError("no environment")))
+    wanted = os.environ.get(LOCAL_PYTHON, "").strip() or (pip_plan(conda).python if conda else None)
+    parts = (wanted or "").split(".")
+    if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit() and (int(parts[0]), int(parts[1])) < (3, 11):
+        raise UsageError(
+            f"the conda file asks for Python {wanted}: on this machine mlk's server runs score.py inside the "
+            "environment, and it needs Python 3.11 or newer",
+            hint=f"raise python= in the conda file, or set {LOCAL_PYTHON}=3.11 to build it with 3.11 "
+            f"(packages pinned for {wanted} may not install)",
+        )
+
+
 def prepare(ws: Workspace, spec: Mapping[str, Any], say: Say, progress: Any = None) -> dict[str, Any]:
     """Everything a replica needs, registered and on disk: the deployment record's `run` and asset refs."""
     from mlk.local import nocode
 
+    _check_python(ws, spec)
     model = assets.deployment_model(ws, spec, say, progress)
     code = assets.deployment_code(ws, spec, say, progress)
     mlflow = nocode.wanted(spec, model)

@@ -253,3 +253,16 @@ def test_model_and_environment_assets(home: Path) -> None:
     assert one["identity"] == two["identity"]  # name and version are not part of an environment's identity
     missing = run_mlk("online-deployment", "create", "-f", "blue.yml", "--set", 'model="azureml:nope:1"', cwd=APP)
     assert missing.exit_code in (2, 3)
+
+
+def test_a_python_older_than_the_server_needs_is_refused_before_any_upload(home: Path) -> None:
+    mlk("online-endpoint", "create", "-f", "endpoint.yml")
+    conda = home / "old-python.yml"
+    conda.write_text("dependencies:\n  - python=3.7\n  - pip:\n    - numpy\n")
+    refused = run_mlk(
+        "online-deployment", "create", "-f", "blue.yml", "--set", f"environment.conda_file={conda}", cwd=APP
+    )
+    assert (
+        refused.exit_code == 2 and "asks for Python 3.7" in refused.stderr and "MLK_LOCAL_PYTHON=3.11" in refused.stderr
+    )
+    assert json.loads(mlk("model", "list", "-o", "json").stdout) == []  # nothing was uploaded
