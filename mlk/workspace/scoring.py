@@ -12,7 +12,8 @@ from mlk.errors import ExternalError
 
 def hint(status: int, name: str, deployment: str | None) -> str:
     return {
-        404: f'no deployment takes traffic: mlk online-endpoint update -n {name} --traffic "blue=100", or -d NAME',
+        404: f"no deployment takes traffic (mlk online-deployment list -e {name} shows them and their state): "
+        f'mlk online-endpoint update -n {name} --traffic "<deployment>=100", or invoke with -d <deployment>',
         502: f"run() failed or crashed: mlk online-deployment get-logs -e {name} -n {deployment or '<deployment>'}",
         503: "no replica is ready yet: mlk online-deployment show shows their state",
         504: "run() took longer than request_timeout_ms",
