@@ -197,4 +197,42 @@ def pip_plan(conda: Mapping[str, Any]) -> PipPlan:
             kept.append(requirement)
     if conda.get("variables"):
         notes.append("variables: are not applied; set them as the deployment's environment_variables")
-    return PipPlan(python, (*kept, *from_pip), tuple(skipped), tuple(notes), tuple(options), python_range)
+    requirements = [*kept, *from_pip]
+    cap = _numpy_cap(requirements)
+    if cap is not None:
+        requirements.append("numpy<2")
+        notes.append(f"numpy<2 added: {cap} was built against numpy 1 (conda's solver would pick such a numpy)")
+    return PipPlan(python, tuple(requirements), tuple(skipped), tuple(notes), tuple(options), python_range)
+
+
+# The first release of each package that works with numpy 2: an exact pin below it breaks at import
+# ("numpy.dtype size changed") when pip, unlike conda, picks the newest numpy.
+_NUMPY2_SINCE = {
+    "scikit-learn": (1, 4, 2),
+    "pandas": (2, 2, 2),
+    "scipy": (1, 13, 0),
+    "matplotlib": (3, 8, 4),
+    "torch": (2, 3, 0),
+    "tensorflow": (2, 18, 0),
+    "pyarrow": (16, 0, 0),
+    "numba": (0, 60, 0),
+}
+_PIN = re.compile(r"^\s*(?P<name>[A-Za-z0-9_.\-]+)\s*==\s*(?P<version>\d+(?:\.\d+){0,2})(?:\.\*)?\s*$")
+
+
+def _numpy_cap(requirements: list[str]) -> str | None:
+    """The pinned requirement that needs numpy 1, when numpy itself is left free to be 2."""
+    numpy = [
+        r for r in requirements if (m := _REQUIREMENT_NAME.match(r)) and normalise_name(m.group("name")) == "numpy"
+    ]
+    if any(re.search(r"==|<|~=", r) for r in numpy):
+        return None  # the file says which numpy it wants
+    for requirement in requirements:
+        pinned = _PIN.match(requirement)
+        if not pinned:
+            continue
+        since = _NUMPY2_SINCE.get(normalise_name(pinned.group("name")))
+        version = tuple(int(p) for p in pinned.group("version").split("."))
+        if since is not None and version + (0,) * (3 - len(version)) < since:
+            return requirement
+    return None

@@ -34,7 +34,7 @@ CONVERTED = [
     ("opencv", "opencv-python-headless"),
     ("matplotlib-base", "matplotlib"),
     ("ruamel_yaml", "ruamel.yaml"),
-    ("PyTorch=2.1", "torch==2.1.*"),
+    ("PyTorch=2.4", "torch==2.4.*"),
     # versions: conda's `=` is a prefix match, `==` exact
     ("numpy=1.2", "numpy==1.2.*"),
     ("numpy=1", "numpy==1.*"),
@@ -63,7 +63,7 @@ CONVERTED = [
     ('numpy[version="1.21.*"]', "numpy==1.21.*"),
     # channels
     ("conda-forge::numpy=1.2", "numpy==1.2.*"),
-    ("pytorch::pytorch=2.1.0", "torch==2.1.0"),
+    ("pytorch::pytorch=2.4.0", "torch==2.4.0"),
     ("conda-forge/linux-64::pandas", "pandas"),
     ("some-internal-package=0.3", "some-internal-package==0.3.*"),
 ]
@@ -222,7 +222,7 @@ def test_no_python_no_dependencies() -> None:
 
 
 def test_renames_are_noted() -> None:
-    plan = plan_of("pytorch=2.1", "pandas")
+    plan = plan_of("pytorch=2.4", "pandas")
     assert plan.notes == ("pytorch is torch on PyPI",)
 
 
@@ -298,3 +298,21 @@ def test_plan_serialises() -> None:
         "options": (),
         "python_range": None,
     }
+
+
+@pytest.mark.parametrize(
+    ("dependencies", "capped"),
+    [
+        (["python=3.11", "scikit-learn=1.2.2", "numpy"], True),  # conda would pick numpy 1.x for it
+        ([{"pip": ["pandas==1.5.3"]}], True),
+        (["torch=2.1"], True),
+        (["scikit-learn=1.2.2", "numpy=1.26.4"], False),  # the file chose its numpy
+        (["scikit-learn=1.2.2", {"pip": ["numpy<1.25"]}], False),
+        (["scikit-learn=1.7.2", "numpy"], False),  # built for numpy 2
+        (["scikit-learn>=1.0"], False),  # not a pin: the resolver may pick a numpy-2 release
+    ],
+)
+def test_old_pins_built_for_numpy_1_keep_numpy_below_2(dependencies: list[object], capped: bool) -> None:
+    plan = pip_plan({"dependencies": dependencies})
+    assert ("numpy<2" in plan.requirements) is capped
+    assert any("numpy<2 added" in note for note in plan.notes) is capped
