@@ -51,7 +51,6 @@ def create(
     runtime: Runtime = None,
 ) -> None:
     from mlk.cli.specs_input import load
-    from mlk.local import deployments
 
     spec = load(
         file,
@@ -60,32 +59,38 @@ def create(
         overrides={"name": name, "endpoint_name": endpoint_name},
         skip_script_validation=skip_script_validation,
     )
+    console.result(_deploy(_ws(), spec, all_traffic=all_traffic, wait=not no_wait, runtime=runtime), columns=COLUMNS)
+
+
+def _deploy(
+    ws: Any, spec: Any, *, all_traffic: bool, wait: bool, runtime: str | None, update: bool = False
+) -> dict[str, Any]:
+    """Create or update on the endpoint's compute: this machine (with the live build view) or a cluster."""
     from mlk.cli.placement import is_local, of_endpoint
     from mlk.storage.progress import progress_bar
 
-    ws = _ws()
     compute = of_endpoint(ws, spec["endpoint_name"])
     if is_local(compute):
         from mlk.cli.builds_view import live_lines
+        from mlk.local import deployments
 
         with live_lines("building the environment's image") as on_lines:
-            created = deployments.create(
+            return deployments.create(
                 ws,
                 spec,
                 all_traffic=all_traffic,
-                wait=not no_wait,
+                wait=wait,
                 say=_say,
                 progress=progress_bar,
+                update=update,
                 runtime_kind=runtime,
                 on_lines=on_lines,
             )
-    else:
-        from mlk.kube import deployments as kube_deployments
+    from mlk.kube import deployments as kube_deployments
 
-        created = kube_deployments.create(
-            ws, spec, compute, all_traffic=all_traffic, wait=not no_wait, say=_say, progress=progress_bar
-        )
-    console.result(created, columns=COLUMNS)
+    return kube_deployments.create(
+        ws, spec, compute, all_traffic=all_traffic, wait=wait, say=_say, progress=progress_bar, update=update
+    )
 
 
 @command(app, "update", help="Update a deployment (-f FILE, or --set on the current one, e.g. instance_count=2).")
@@ -100,7 +105,6 @@ def update(
 ) -> None:
     from mlk.cli.specs_input import load
     from mlk.errors import UsageError
-    from mlk.local import deployments
     from mlk.workspace import state
 
     ws = _ws()
@@ -120,22 +124,10 @@ def update(
         spec = stored_with(
             state.deployment(state.load(ws), endpoint_name, name)["spec"], set_values or [], "online-deployment"
         )
-    from mlk.cli.placement import is_local, of_endpoint
-
-    compute = of_endpoint(ws, spec["endpoint_name"])
-    if is_local(compute):
-        kind = runtime or (state.deployment(state.load(ws), spec["endpoint_name"], spec["name"]).get("run") or {}).get(
-            "runtime"
-        )
-        console.result(
-            deployments.create(ws, spec, all_traffic=False, wait=not no_wait, say=_say, update=True, runtime_kind=kind)
-        )
-        return
-    from mlk.kube import deployments as kube_deployments
-
-    console.result(
-        kube_deployments.create(ws, spec, compute, all_traffic=False, wait=not no_wait, say=_say, update=True)
-    )
+    if runtime is None:  # on this machine an update keeps the runtime the deployment was created with
+        stored = state.load(ws)["endpoints"].get(spec["endpoint_name"], {}).get("deployments", {}).get(spec["name"])
+        runtime = ((stored or {}).get("run") or {}).get("runtime")
+    console.result(_deploy(ws, spec, all_traffic=False, wait=not no_wait, runtime=runtime, update=True))
 
 
 @command(app, "show", help="Show a deployment (provisioning_state, replicas, the failure when there is one).")

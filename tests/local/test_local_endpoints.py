@@ -129,30 +129,23 @@ def test_a_deployment_deleted_after_failing_leaves_nothing_to_its_successor(home
     assert "init failed on purpose" not in logs  # the failed one's output went with it
 
 
-def test_two_operations_on_one_endpoint_conflict(home: Path) -> None:
-    mlk("online-endpoint", "create", "-f", "endpoint.yml")
-    first = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlk",
-            "online-deployment",
-            "create",
-            "-f",
-            "blue.yml",
-            "--set",
-            "environment_variables.INIT_SLEEP=3",
-        ],
-        cwd=APP,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+def _slow_create_of_blue(output: int) -> subprocess.Popen[bytes]:
+    """`online-deployment create` of blue in a process of its own, its init() taking 3 s."""
+    command = ["online-deployment", "create", "-f", "blue.yml", "--set", "environment_variables.INIT_SLEEP=3"]
+    return subprocess.Popen([sys.executable, "-m", "mlk", *command], cwd=APP, stdout=output, stderr=output)
+
+
+def _wait_for_state(home: Path, text: str) -> None:
     state_file = home / "workspaces/default/state.json"
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and '"operation": {' not in (
-        state_file.read_text() if state_file.exists() else ""
-    ):
+    while time.monotonic() < deadline and text not in (state_file.read_text() if state_file.exists() else ""):
         time.sleep(0.05)
+
+
+def test_two_operations_on_one_endpoint_conflict(home: Path) -> None:
+    mlk("online-endpoint", "create", "-f", "endpoint.yml")
+    first = _slow_create_of_blue(subprocess.PIPE)
+    _wait_for_state(home, '"operation": {')
     second = run_mlk("online-deployment", "create", "-f", "green.yml", cwd=APP)
     _out, err = first.communicate(timeout=60)
     assert first.returncode == 0, err
@@ -161,26 +154,8 @@ def test_two_operations_on_one_endpoint_conflict(home: Path) -> None:
 
 def test_a_killed_command_leaves_a_state_that_show_explains_and_the_next_command_repairs(home: Path) -> None:
     mlk("online-endpoint", "create", "-f", "endpoint.yml")
-    doomed = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlk",
-            "online-deployment",
-            "create",
-            "-f",
-            "blue.yml",
-            "--set",
-            "environment_variables.INIT_SLEEP=3",
-        ],
-        cwd=APP,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    state_file = home / "workspaces/default/state.json"
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and '"blue"' not in (state_file.read_text() if state_file.exists() else ""):
-        time.sleep(0.05)
+    doomed = _slow_create_of_blue(subprocess.DEVNULL)
+    _wait_for_state(home, '"blue"')
     doomed.send_signal(signal.SIGKILL)
     doomed.wait()
     shown = json.loads(mlk("online-endpoint", "show", "-n", "test-endpoint", "-o", "json").stdout)
