@@ -12,25 +12,11 @@ from typing import Any
 
 from mlk.render import names
 from mlk.render.structural import PRESERVE, to_structural
+from mlk.specs.kinds import MANAGED_ONLY, READ_ONLY
 from mlk.specs.schemas import load_schema
 
-NOT_IN_SPEC = (  # a resource's name is metadata.name; the rest Azure writes itself or ignores on Kubernetes
-    "$schema",
-    "name",
-    # read-only in Azure, set by the service
-    "id",
-    "kind",
-    "provisioning_state",
-    "scoring_uri",
-    "openapi_uri",
-    "location",
-    "creation_context",
-    "latest_version",
-    # managed online endpoints only
-    "public_network_access",
-    "egress_public_network_access",
-    "private_network_connection",
-)
+# A resource's name is metadata.name; the rest Azure writes itself (read-only) or ignores on Kubernetes.
+NOT_IN_SPEC = ("$schema", "name", "kind", *READ_ONLY, *MANAGED_ONLY)
 _STATUS = {
     "type": "object",
     "description": "Written by the mlk operator: state, replicas, scoring URI, messages.",

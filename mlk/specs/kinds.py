@@ -7,6 +7,19 @@ from typing import Any
 
 from mlk.errors import UsageError
 
+# Read-only fields Azure writes into `show` output; users copy them back into files, so accept and drop them.
+READ_ONLY = (
+    "id",
+    "provisioning_state",
+    "scoring_uri",
+    "openapi_uri",
+    "location",
+    "creation_context",
+    "latest_version",
+)
+# Managed-only fields: warned about by the rules, dropped from what mlk acts on.
+MANAGED_ONLY = ("public_network_access", "egress_public_network_access", "private_network_connection")
+
 
 @dataclass(frozen=True)
 class Kind:

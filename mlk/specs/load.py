@@ -20,19 +20,6 @@ from mlk.specs.schemas import load_schema
 from mlk.specs.validate import schema_problems
 from mlk.specs.yamlpos import Document, parse_text
 
-# Read-only fields Azure writes into `show` output; users copy them back into files, so accept and drop them.
-_READ_ONLY = (
-    "id",
-    "provisioning_state",
-    "scoring_uri",
-    "openapi_uri",
-    "location",
-    "creation_context",
-    "latest_version",
-)
-# Managed-only fields: warned about by the rules, dropped from what mlk acts on.
-_MANAGED_ONLY = ("public_network_access", "egress_public_network_access", "private_network_connection")
-
 
 @dataclass(frozen=True)
 class Spec:
@@ -92,7 +79,7 @@ def _recognise(doc: Document, kind: kinds.Kind | None) -> tuple[kinds.Kind, bool
 
 def _resolve(kind: kinds.Kind, data: dict[str, Any], base: Path) -> None:
     """Turn the accepted spellings into the one form the rest of mlk reads."""
-    for field in (*_READ_ONLY, *_MANAGED_ONLY, "$schema"):
+    for field in (*kinds.READ_ONLY, *kinds.MANAGED_ONLY, "$schema"):
         if field == "id" and kind is kinds.INSTANCE_TYPE:
             continue
         data.pop(field, None)

@@ -26,6 +26,7 @@ ALLOWED = {
     "typing",
     "mlk",  # __version__ for the default system image
     "mlk.errors",
+    "mlk.specs.kinds",
     "mlk.specs.quantity",
     "mlk.specs.schemas",
 }
