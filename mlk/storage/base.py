@@ -67,6 +67,21 @@ class Store(Protocol):
     ) -> None: ...
 
 
+class ClosedOnExit:
+    """`with store:` closes it: the part of Store both backends write the same way."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
 def check_key(key: str, *, allow_empty: bool = False) -> str:
     """`key` if it is a clean relative '/'-path (no '', '.', '..' parts, no backslash), else UsageError."""
     if key == "" and allow_empty:

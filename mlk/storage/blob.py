@@ -17,8 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 from azure.core.exceptions import (
@@ -38,7 +37,7 @@ from azure.storage.blob import (
 )
 
 from mlk.errors import ExternalError, MlkError, NotFoundError, UsageError
-from mlk.storage.base import ProgressFn, StrPath, check_key, remove_quietly, temp_sibling
+from mlk.storage.base import ClosedOnExit, ProgressFn, StrPath, check_key, remove_quietly, temp_sibling
 from mlk.storage.blocks import upload_blocks
 from mlk.storage.config import StorageConfig
 
@@ -56,7 +55,7 @@ CREDENTIALS_HINT = (
 )
 
 
-class BlobStore:
+class BlobStore(ClosedOnExit):
     """Keys are blob names in one container; the container is created on the first write when the
     credentials allow it (a connection string or an account key; not a SAS URL)."""
 
@@ -187,14 +186,6 @@ class BlobStore:
 
     def close(self) -> None:
         self._client.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     # -- helpers -------------------------------------------------------------------------------------------
 

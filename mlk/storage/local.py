@@ -11,16 +11,15 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
-from typing import BinaryIO, Self
+from typing import BinaryIO
 
 from mlk.errors import ExternalError, NotFoundError
-from mlk.storage.base import ProgressFn, StrPath, check_key, remove_quietly, temp_sibling
+from mlk.storage.base import ClosedOnExit, ProgressFn, StrPath, check_key, remove_quietly, temp_sibling
 
 CHUNK = 1 << 20
 
 
-class LocalStore:
+class LocalStore(ClosedOnExit):
     """Keys are relative paths under `root`; the folder is created on the first write."""
 
     def __init__(self, root: StrPath) -> None:
@@ -86,14 +85,6 @@ class LocalStore:
 
     def close(self) -> None:
         """Nothing to release; here so LocalStore and BlobStore are used the same way."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     @staticmethod
     def _write(target: Path, fill: Callable[[BinaryIO], int]) -> int:
