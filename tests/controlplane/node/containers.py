@@ -1,0 +1,174 @@
+"""One container as a local process: the pod's network namespace, a mount namespace of its own with the
+pod's volumes bound at their mountPaths, its command, args and environment as a kubelet computes them.
+
+What an image would give is this machine's: the process runs on the host's root filesystem with the
+test's Python first on PATH (MLK_PYTHON set, as mlk's images set it), so `python -m mlk.operator`,
+`python -m mlk.storage.initializer` and the inference server's start script run mlk from this checkout.
+The image name itself is not used (the README says so). A readOnlyRootFilesystem container gets / read
+only inside its mount namespace, so a server that writes outside its volumes fails here as in a cluster.
+"""
+
+from __future__ import annotations
+
+import base64
+import ctypes
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.controlplane.node.api import Api
+from tests.controlplane.node.volumes import VolumeError, field_value
+
+_VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)|\$\$")
+IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@dataclass(frozen=True)
+class PodContext:
+    """What every container of a pod shares: where the API server is, the pod's addresses and volumes."""
+
+    pod: dict[str, Any]
+    netns: Path
+    volumes: dict[str, Path]
+    api_host: str
+    api_port: int
+
+
+def expand(text: str, env: dict[str, str]) -> str:
+    """Kubernetes' $(VAR) expansion in command, args and env values ($$ is a literal $)."""
+    return _VAR.sub(lambda m: "$" if m.group(0) == "$$" else env.get(m.group(1), m.group(0)), text)
+
+
+def environment(api: Api, ctx: PodContext, container: dict[str, Any]) -> dict[str, str]:
+    namespace = ctx.pod["metadata"]["namespace"]
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:{IMAGE_PATH}",
+        "MLK_PYTHON": sys.executable,
+        "HOME": "/root",
+        "HOSTNAME": ctx.pod["metadata"]["name"],
+        "KUBERNETES_SERVICE_HOST": ctx.api_host,
+        "KUBERNETES_SERVICE_PORT": str(ctx.api_port),
+        "KUBERNETES_SERVICE_PORT_HTTPS": str(ctx.api_port),
+        "KUBERNETES_PORT": f"tcp://{ctx.api_host}:{ctx.api_port}",
+    }
+
+    def lookup(kind: str, name: str, key: str | None, optional: bool) -> dict[str, str]:
+        path = f"/api/v1/namespaces/{namespace}/{kind}/{name}"
+        found = api.get(path, ok_missing=True)
+        if found is None:
+            if optional:
+                return {}
+            raise VolumeError(f'{kind[:-1]} "{name}" not found')
+        if kind == "secrets":
+            data = {k: base64.b64decode(v).decode(errors="replace") for k, v in (found.get("data") or {}).items()}
+        else:
+            data = dict(found.get("data") or {})
+        if key is not None and key not in data and not optional:
+            raise VolumeError(f'couldn\'t find key {key} in {kind[:-1]} {namespace}/{name}')
+        return data
+
+    for source in container.get("envFrom") or []:
+        prefix = source.get("prefix", "")
+        for kind, field in (("secrets", "secretRef"), ("configmaps", "configMapRef")):
+            if field in source:
+                ref = source[field]
+                env.update({prefix + k: v for k, v in lookup(kind, ref["name"], None, bool(ref.get("optional"))).items()})
+    for item in container.get("env") or []:
+        if "value" in item:
+            env[item["name"]] = expand(str(item["value"]), env)
+            continue
+        ref = item.get("valueFrom") or {}
+        if "secretKeyRef" in ref or "configMapKeyRef" in ref:
+            kind, field = ("secrets", "secretKeyRef") if "secretKeyRef" in ref else ("configmaps", "configMapKeyRef")
+            spec = ref[field]
+            value = lookup(kind, spec["name"], spec["key"], bool(spec.get("optional"))).get(spec["key"])
+            if value is not None:
+                env[item["name"]] = value
+        elif "fieldRef" in ref:
+            env[item["name"]] = field_value(ctx.pod, ref["fieldRef"]["fieldPath"])
+        elif "resourceFieldRef" in ref:
+            resource = ref["resourceFieldRef"]["resource"]
+            section, _, name = resource.partition(".")
+            env[item["name"]] = str(((container.get("resources") or {}).get(section) or {}).get(name, "0"))
+        else:
+            env.setdefault(item["name"], "")
+    return env
+
+
+def argv(container: dict[str, Any], env: dict[str, str]) -> list[str]:
+    command = [*(container.get("command") or []), *(container.get("args") or [])]
+    if not container.get("command"):
+        raise VolumeError(
+            f"container {container['name']}: the test node agent runs commands as local processes and cannot "
+            "read an image's entrypoint: give the container a command"
+        )
+    return [expand(str(a), env) for a in command]
+
+
+def _mount_script(ctx: PodContext, container: dict[str, Any]) -> str:
+    """Mount points first (the root may turn read only), then the root's flags, then the binds."""
+    lines = ["set -e", "mount --make-rprivate /", f"hostname {shlex.quote(ctx.pod['metadata']['name'][:63])}"]
+    binds: list[str] = []
+    for mount in container.get("volumeMounts") or []:
+        source = ctx.volumes[mount["name"]]
+        if mount.get("subPath"):
+            source = source / mount["subPath"]
+            if not source.exists():
+                source.mkdir(parents=True)
+        target = shlex.quote(mount["mountPath"])
+        if source.is_dir():
+            lines.append(f"mkdir -p {target}")
+        else:
+            lines.append(f'mkdir -p "$(dirname {target})" && touch {target}')
+        binds.append(f"mount --bind {shlex.quote(str(source))} {target}")
+        if mount.get("readOnly"):
+            binds.append(f"mount -o remount,bind,ro {target}")
+    working = container.get("workingDir")
+    if working:
+        lines.append(f"mkdir -p {shlex.quote(working)}")
+    if (container.get("securityContext") or {}).get("readOnlyRootFilesystem"):
+        lines.append("mount -o remount,bind,ro /")
+    lines += binds
+    if working:
+        lines.append(f"cd {shlex.quote(working)}")
+    lines.append('exec "$@"')
+    return "; ".join(lines)
+
+
+def start(ctx: PodContext, container: dict[str, Any], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """The container's process, in its own process group (so a stop reaches what it started)."""
+    command = argv(container, env)
+    wrapper = [
+        "nsenter", f"--net={ctx.netns}", "--",
+        "unshare", "--mount", "--uts", "--propagation", "private", "--",
+        "/bin/sh", "-c", _mount_script(ctx, container), container["name"], *command,
+    ]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            wrapper,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            preexec_fn=_own_group_and_die_with_agent,
+        )
+
+
+def _own_group_and_die_with_agent() -> None:
+    """Its own process group (a stop reaches all it started) and SIGKILL when the agent goes."""
+    os.setsid()
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
