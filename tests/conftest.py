@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.docker_env"]  # Docker fixtures: docker_engine, base_image, registry
+pytest_plugins = [
+    "tests.docker_env",  # Docker fixtures: docker_engine, base_image, registry
+    "tests.controlplane.fixture",  # control_plane: a real Kubernetes control plane (tests/controlplane)
+]
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"

@@ -88,11 +88,34 @@ def apply(cluster: Cluster, objects: Sequence[Mapping[str, Any]], say: Say) -> N
     """Apply in order; after the CRDs, wait until they are established (their kinds exist for what follows)."""
     crds = [o for o in objects if o["kind"] == "CustomResourceDefinition"]
     for obj in objects:
+        if obj["kind"] in ("Namespace", "CustomResourceDefinition"):
+            _wait_gone_if_terminating(cluster, obj, say)
         cluster.apply(dict(obj))
         if crds and obj is crds[-1]:
             _wait_established(cluster, [c["metadata"]["name"] for c in crds])
             cluster.refresh()
     say(f"applied {len(objects)} objects")
+
+
+def _exists(cluster: Cluster, obj: Mapping[str, Any]) -> dict[str, Any] | None:
+    meta = obj["metadata"]
+    return cluster.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+
+
+def _wait_gone_if_terminating(cluster: Cluster, obj: Mapping[str, Any], say: Say) -> None:
+    """An object of the same name still being deleted (an uninstall just before) takes no new content."""
+    deadline = time.monotonic() + RELEASE_TIMEOUT
+    announced = False
+    while (found := _exists(cluster, obj)) and found["metadata"].get("deletionTimestamp"):
+        if not announced:
+            say(f"{obj['kind']} {obj['metadata']['name']} is still being deleted; waiting for it to go")
+            announced = True
+        if time.monotonic() > deadline:
+            raise ExternalError(
+                f"{obj['kind']} {obj['metadata']['name']} is still terminating after {RELEASE_TIMEOUT:.0f} s",
+                hint="kubectl get KIND NAME -o yaml shows what holds it (finalizers, status.conditions)",
+            )
+        time.sleep(0.5)
 
 
 def _wait_established(cluster: Cluster, names: Sequence[str], timeout: float = 60) -> None:
@@ -151,7 +174,42 @@ def endpoints(cluster: Cluster) -> list[str]:
         found = cluster.list(API_VERSION, "OnlineEndpoint")
     except NotFoundError:
         return []
-    return sorted(f"{o['metadata']['namespace']}/{o['metadata']['name']}" for o in found)
+    live = [o for o in found if not o["metadata"].get("deletionTimestamp")]  # one being deleted is going anyway
+    return sorted(f"{o['metadata']['namespace']}/{o['metadata']['name']}" for o in live)
+
+
+# Deleted children first: a deployment's finalizer is released before its endpoint's.
+CUSTOM_KINDS = ("OnlineDeployment", "OnlineEndpoint", "InstanceType")
+RELEASE_TIMEOUT = 60.0
+
+
+def _custom_objects(cluster: Cluster, kind: str) -> list[dict[str, Any]]:
+    from mlk.render.names import API_VERSION
+
+    try:
+        return cluster.list(API_VERSION, kind)
+    except NotFoundError:
+        return []
+
+
+def remove_custom_objects(cluster: Cluster, say: Say, timeout: float = RELEASE_TIMEOUT) -> None:
+    """Delete every mlk custom resource while the operator still runs, so that it releases their
+    finalizers; whatever still holds one after `timeout` (the operator is gone or stuck) has it removed.
+    Deleting CRDs first would leave them Terminating for ever behind finalizers nobody releases."""
+    from mlk.render.names import API_VERSION
+
+    for kind in CUSTOM_KINDS:
+        for obj in _custom_objects(cluster, kind):
+            meta = obj["metadata"]
+            if not meta.get("deletionTimestamp"):
+                cluster.delete(API_VERSION, kind, meta["name"], meta.get("namespace"))
+        deadline = time.monotonic() + timeout
+        while (left := _custom_objects(cluster, kind)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        for obj in left:
+            meta = obj["metadata"]
+            say(f"{kind} {meta.get('namespace', '')}/{meta['name']}: the operator did not release it; removing its finalizers")
+            cluster.patch_merge(API_VERSION, kind, meta["name"], {"metadata": {"finalizers": None}}, meta.get("namespace"))
 
 
 def components(cluster: Cluster, namespace: str) -> list[dict[str, Any]]:
@@ -188,9 +246,21 @@ def delete(cluster: Cluster, namespace: str, objects: Sequence[Mapping[str, Any]
             f"{len(existing)} endpoint(s) still run on this extension: {', '.join(existing)}",
             hint="delete them first, or pass --force (their workloads go with the CRDs)",
         )
+    remove_custom_objects(cluster, say)
     for obj in reversed(list(objects)):
         meta = obj.get("metadata", {})
         cluster.delete(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+    # as kubectl delete waits: a reinstall right after must not meet a namespace or CRD still terminating
+    lasting = [o for o in objects if o["kind"] in ("Namespace", "CustomResourceDefinition")]
+    deadline = time.monotonic() + RELEASE_TIMEOUT
+    while (left := [o for o in lasting if _exists(cluster, o)]) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    if left:
+        raise ExternalError(
+            "still terminating after "
+            f"{RELEASE_TIMEOUT:.0f} s: {', '.join(o['kind'] + ' ' + o['metadata']['name'] for o in left)}",
+            hint="kubectl get KIND NAME -o yaml shows what holds it (finalizers, status.conditions)",
+        )
     cluster.delete("v1", "ConfigMap", RECORD, namespace)
     say(f"deleted {len(objects)} objects")
 

@@ -17,7 +17,7 @@ import kopf
 
 from mlk.k8s.cluster import Cluster
 from mlk.operator import autoscale, registry, storage
-from mlk.operator.status import deployment_status, failing_container
+from mlk.operator.status import condition, deployment_status, failing_container
 from mlk.render import names
 from mlk.render.workload import deployment_objects, endpoint_objects, owned_by
 
@@ -77,6 +77,7 @@ def reconcile_endpoint(
     for obj in endpoint_objects(dict(body), namespace=namespace, keys=keys):
         cluster().apply(owned_by(obj, body))
     traffic = dict(spec.get("traffic") or {})
+    generation = body.get("metadata", {}).get("generation")
     patch.status.update(
         {
             "state": "Succeeded",
@@ -86,14 +87,16 @@ def reconcile_endpoint(
             "traffic": traffic,
             "trafficText": " ".join(f"{k}={v}" for k, v in sorted(traffic.items())) or "-",
             "conditions": [
-                {
-                    "type": "Ready",
-                    "status": "True",
-                    "reason": "KeysReady",
-                    "message": f"keys in Secret {secret_name}; the router serves {scoring_uri(name)}",
-                }
+                condition(
+                    "Ready",
+                    True,
+                    "KeysReady",
+                    f"keys in Secret {secret_name}; the router serves {scoring_uri(name)}",
+                    generation,
+                    (body.get("status") or {}).get("conditions") or [],
+                )
             ],
-            "observedGeneration": body.get("metadata", {}).get("generation"),
+            "observedGeneration": generation,
         }
     )
 
@@ -141,10 +144,10 @@ def reconcile_deployment(
             image_pull_secret=pull_secret,
         )
     except ValueError as exc:
-        patch.status.update(_failed("InvalidSpec", str(exc)))
+        patch.status.update(_failed("InvalidSpec", str(exc), body))
         raise kopf.PermanentError(str(exc)) from exc
     except kopf.PermanentError as exc:
-        patch.status.update(_failed("InstanceTypeNotFound", str(exc)))
+        patch.status.update(_failed("InstanceTypeNotFound", str(exc), body))
         raise
     _belong_to(body, endpoint)
     for obj in objects:
@@ -203,11 +206,27 @@ def renew_storage(body: kopf.Body, spec: kopf.Spec, **_: Any) -> None:
         storage.ensure(cluster(), body, str(source))
 
 
-def _failed(reason: str, message: str) -> dict[str, Any]:
-    return {
-        "state": "Failed",
-        "conditions": [{"type": "Ready", "status": "False", "reason": reason, "message": message}],
-    }
+def _failed(reason: str, message: str, body: kopf.Body) -> dict[str, Any]:
+    generation = int(body.get("metadata", {}).get("generation") or 1)
+    previous = (body.get("status") or {}).get("conditions") or []
+    return {"state": "Failed", "conditions": [condition("Ready", False, reason, message, generation, previous)]}
+
+
+def _is_router_service(name: str | None, namespace: str | None, **_: Any) -> bool:
+    return name == ROUTER_SERVICE and namespace == NAMESPACE
+
+
+@kopf.on.event("", "v1", "services", labels={names.LABEL_MANAGED_BY: names.MANAGED_BY}, when=_is_router_service)
+def router_service_changed(**_: Any) -> None:
+    """The router's address can arrive after the endpoints (a cloud's load balancer takes its time):
+    every endpoint's scoring URI follows it."""
+    for endpoint in cluster().list(names.API_VERSION, "OnlineEndpoint", None):
+        meta, status = endpoint["metadata"], endpoint.get("status") or {}
+        uri = scoring_uri(str(meta["name"]))
+        if status.get("scoringUri") and status["scoringUri"] != uri:
+            update = {"scoringUri": uri, "swaggerUri": uri.removesuffix("score") + "swagger.json"}
+            cluster().patch_status(names.API_VERSION, "OnlineEndpoint", meta["name"], {"status": update},
+                                   meta["namespace"])
 
 
 @kopf.on.event("apps", "v1", "deployments", labels={names.LABEL_MANAGED_BY: names.MANAGED_BY})
@@ -246,7 +265,8 @@ def _refresh(namespace: str, workload: dict[str, Any]) -> None:
         f"{k}={v}" for k, v in (workload.get("spec", {}).get("selector", {}).get("matchLabels") or {}).items()
     )
     pods = cluster().list("v1", "Pod", namespace, label_selector=selector) if selector else []
-    status = deployment_status(workload, pods, generation)
+    previous = (parent.get("status") or {}).get("conditions") or []
+    status = deployment_status(workload, pods, generation, previous=previous)
     failing = failing_container(pods) if status["state"] == "Failed" else None
     if failing is not None:
         try:
@@ -254,7 +274,7 @@ def _refresh(namespace: str, workload: dict[str, Any]) -> None:
         except Exception:  # a container that never started has no log to show
             logs = ""
         if logs:
-            status = deployment_status(workload, pods, generation, logs)
+            status = deployment_status(workload, pods, generation, logs, previous)
     if _untimed(parent.get("status") or {}) != _untimed(status):  # pod events are many: write only changes
         cluster().patch_status(names.API_VERSION, "OnlineDeployment", owner["name"], {"status": status}, namespace)
 

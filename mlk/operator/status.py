@@ -25,6 +25,30 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+def condition(
+    kind: str,
+    ready: bool,
+    reason: str,
+    message: str,
+    generation: int | None,
+    previous: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """A condition as Kubernetes API conventions have it: lastTransitionTime moves only when status does."""
+    status = "True" if ready else "False"
+    old = next((c for c in previous if c.get("type") == kind), None)
+    since = old.get("lastTransitionTime") if old is not None and old.get("status") == status else None
+    out: dict[str, Any] = {
+        "type": kind,
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": since or _now(),
+    }
+    if generation is not None:
+        out["observedGeneration"] = generation
+    return out
+
+
 def pod_problem(pods: Sequence[Mapping[str, Any]]) -> tuple[str, str] | None:
     """(reason, message) of the first pod that is failing for a reason worth showing, if any."""
     for pod in pods:
@@ -38,7 +62,7 @@ def pod_problem(pods: Sequence[Mapping[str, Any]]) -> tuple[str, str] | None:
             if waiting.get("reason") in WAITING_FAILURES:
                 return waiting["reason"], f"{container.get('name')}: {waiting.get('message') or ''}".strip()
             last = (container.get("lastState") or {}).get("terminated") or {}
-            if last.get("exitCode") not in (None, 0):
+            if last.get("exitCode") not in (None, 0) and not container.get("ready"):  # a crash it got over is none
                 return "CrashLoopBackOff", (
                     f"{container.get('name')} exited with code {last['exitCode']}"
                     f"{' (init() failed)' if last['exitCode'] == 3 else ''}"
@@ -58,20 +82,50 @@ def failing_container(pods: Sequence[Mapping[str, Any]]) -> tuple[str, str] | No
     return None
 
 
-def deployment_status(
-    deployment: Mapping[str, Any] | None, pods: Sequence[Mapping[str, Any]], generation: int, logs: str = ""
-) -> dict[str, Any]:
-    """The OnlineDeployment status for the current state of its workload."""
-    spec = (deployment or {}).get("spec") or {}
-    observed = (deployment or {}).get("status") or {}
-    wanted = int(spec.get("replicas") or 0)
+def rolled_out(deployment: Mapping[str, Any] | None) -> tuple[bool, int, int]:
+    """(done, wanted, ready): the Deployment's controller has seen its current generation and its updated,
+    ready and total replicas all equal the desired count (no old pod left serving in their place)."""
+    if deployment is None:
+        return False, 0, 0
+    spec, observed = deployment.get("spec") or {}, deployment.get("status") or {}
+    wanted = int(spec.get("replicas") if spec.get("replicas") is not None else 1)
     ready = int(observed.get("readyReplicas") or 0)
-    up_to_date = observed.get("observedGeneration", 0) >= (deployment or {}).get("metadata", {}).get("generation", 0)
+    seen = int(observed.get("observedGeneration") or 0) >= int((deployment.get("metadata") or {}).get("generation") or 0)
+    counts = (
+        int(observed.get("updatedReplicas") or 0),
+        ready,
+        int(observed.get("availableReplicas") or 0),
+        int(observed.get("replicas") or 0),
+    )
+    return seen and all(c == wanted for c in counts), wanted, ready
+
+
+def stalled(deployment: Mapping[str, Any] | None) -> str | None:
+    """The Deployment controller's own verdict that the rollout cannot finish (progressDeadlineSeconds)."""
+    for cond in ((deployment or {}).get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
+            return str(cond.get("message") or "the rollout exceeded its progress deadline")
+    return None
+
+
+def deployment_status(
+    deployment: Mapping[str, Any] | None,
+    pods: Sequence[Mapping[str, Any]],
+    generation: int,
+    logs: str = "",
+    previous: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """The OnlineDeployment status for the current state of its workload.
+
+    Succeeded only when the current generation is rolled out everywhere: an old ready pod beside a
+    crash-looping new one is a Failed update, not a success."""
+    done, wanted, ready = rolled_out(deployment)
     problem = pod_problem(pods)
-    if deployment is not None and ready >= wanted and up_to_date and (wanted > 0 or problem is None):
+    deadline = stalled(deployment)
+    if done and problem is None:
         state, reason, message = "Succeeded", "ReplicasReady", f"{ready}/{wanted} replicas ready"
-    elif problem is not None:
-        state, (reason, message) = "Failed", problem
+    elif problem is not None or deadline is not None:
+        state, (reason, message) = "Failed", problem or ("ProgressDeadlineExceeded", deadline or "")
         if logs:
             message = f"{message}\n{logs}"
     else:
@@ -86,13 +140,5 @@ def deployment_status(
         "readyReplicas": ready,
         "readyText": f"{ready}/{wanted}",
         "observedGeneration": generation,
-        "conditions": [
-            {
-                "type": "Ready",
-                "status": "True" if state == "Succeeded" else "False",
-                "reason": reason,
-                "message": message[-4000:],
-                "lastTransitionTime": _now(),
-            }
-        ],
+        "conditions": [condition("Ready", state == "Succeeded", reason, message[-4000:], generation, previous)],
     }

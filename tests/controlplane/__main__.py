@@ -26,10 +26,10 @@ def start(root: Path, kubeconfig: Path | None, gpus: int, timeout: float = 180) 
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     root.chmod(0o700)
-    log = open(root / "supervisor.log", "wb")  # noqa: SIM115 - the child keeps it
     argv = [sys.executable, "-m", "tests.controlplane", "supervise", "--root", str(root), "--gpus", str(gpus)]
     repo = Path(__file__).resolve().parents[2]
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=repo, start_new_session=True)
+    with open(root / "supervisor.log", "wb") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=repo, start_new_session=True)
     (root / "supervisor.pid").write_text(str(proc.pid))
     deadline = time.monotonic() + timeout
     while not (root / "ready").exists():

@@ -1,39 +1,39 @@
-"""A whole cluster on this machine: fakekube (the API server), the real operator and in-cluster router as
-processes, LocalKubelet running the inference pods, Azurite as the workspace's blob storage.
+"""A whole cluster on this machine: the real control plane (tests/controlplane: kube-apiserver, controller
+manager, scheduler, etcd), `mlk extension install` putting the operator and router in as pods that the
+node agent runs with their own ServiceAccount tokens, and Azurite as the workspace's blob storage, on the
+pod network's gateway so that the pods' storage-initializer reaches it as the CLI does.
 
-Started once per module: the operator, router and kubelet see every test's objects, as they would in a
-cluster shared by several teams.
+Started once per session: the operator, router and node see every test's objects, as in a cluster shared
+by several teams.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import subprocess
-import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from mlk.render import names
-from tests.conftest import REPO, Result, run_mlk, wait_http
-from tests.fakekube import FakeKube
-from tests.kube.kubelet import LocalKubelet
-from tests.storage.conftest import azurite, free_port  # noqa: F401 - the session's Azurite
+from tests.conftest import REPO, Result, run_mlk
+from tests.controlplane.fixture import ControlPlane
+from tests.storage.conftest import connection_string, free_port, start_azurite, stop
 
 APP = REPO / "tests/local/app"
-COMPUTE = "fake-k8s"
+COMPUTE = "test-k8s"
 NAMESPACE = "ml-team"
+SYSTEM = "mlk-system"
 
 
 @dataclass
 class KubeEnv:
-    fake: FakeKube
+    cluster: ControlPlane
     kubeconfig: Path
-    router_port: int
-    logs: Path
-    kubelet: LocalKubelet
+    root: Path
 
     def mlk(self, *args: str, ok: bool = True) -> Result:
         result = run_mlk(*args, cwd=APP)
@@ -41,85 +41,61 @@ class KubeEnv:
             assert result.exit_code == 0, f"mlk {' '.join(args)} → {result.exit_code}\n{result.stdout}\n{result.stderr}"
         return result
 
+    def objects(self, resource: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        return self.cluster.objects(resource, namespace)
 
-def _start(argv: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    with open(log, "wb") as out:
-        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env})
+    def wait_for(self, what: str, check: Any, timeout: float = 90) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = check()
+            if found:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what}: not within {timeout:.0f} s\n{self.cluster.log('node')[-3000:]}")
+            time.sleep(0.3)
+
+    def pod_logs(self, namespace: str, selector: str, container: str) -> str:
+        return self.cluster.kubectl("logs", "-n", namespace, "-l", selector, "-c", container, check=False).stdout
 
 
-@pytest.fixture(scope="module")
-def kube(tmp_path_factory: pytest.TempPathFactory, azurite: str) -> Iterator[KubeEnv]:  # noqa: F811
+@pytest.fixture(scope="session")
+def kube(tmp_path_factory: pytest.TempPathFactory, control_plane: ControlPlane) -> Iterator[KubeEnv]:
     root = tmp_path_factory.mktemp("kube")
     saved = dict(os.environ)
     os.environ["MLK_HOME"] = str(root / "mlk-home")
     os.environ.pop("MLK_WORKSPACE", None)
-    procs: list[subprocess.Popen[bytes]] = []
-    with FakeKube(simulate_workloads=True, kubelet_labels={names.LABEL_COMPONENT: "inference-server"}) as fake:
-        kubeconfig = fake.kubeconfig(root / "kubeconfig")
-        os.environ["KUBECONFIG"] = str(kubeconfig)
-        router_port, health_port = free_port(), free_port()
-        try:
-            create = run_mlk("workspace", "create", "kube-ws", "--storage-connection-string", azurite)
-            assert create.exit_code == 0, create.stderr
-            os.environ["MLK_WORKSPACE"] = "kube-ws"
-            install = run_mlk(
-                "extension",
-                "install",
-                "--config",
-                "enableInference=True",
-                "inferenceRouterServiceType=LoadBalancer",
-                "allowInsecureConnections=True",
-            )
-            assert install.exit_code == 0, install.stderr
-            os.environ["MLK_OPERATION_TIMEOUT"] = "60"  # a hung wait fails the test in a minute, not 20
-            env = {"KUBECONFIG": str(kubeconfig), "MLK_SCORING_HOST": f"127.0.0.1:{router_port}"}
-            operator_log = root / "operator.log"
-            procs.append(
-                _start(
-                    [sys.executable, "-m", "mlk.operator", f"--liveness=http://127.0.0.1:{health_port}/healthz"],
-                    operator_log,
-                    env,
-                )
-            )
-            wait_http(f"http://127.0.0.1:{health_port}/healthz", procs[-1], operator_log)
-            router_log = root / "router.log"
-            procs.append(
-                _start(
-                    [
-                        sys.executable,
-                        "-m",
-                        "mlk.router.cluster",
-                        "--host",
-                        "127.0.0.1",
-                        "--http-port",
-                        str(router_port),
-                    ],
-                    router_log,
-                    env,
-                )
-            )
-            wait_http(f"http://127.0.0.1:{router_port}/healthz", procs[-1], router_log)
-            attach = run_mlk(
-                "compute",
-                "attach",
-                "--type",
-                "Kubernetes",
-                "-n",
-                COMPUTE,
-                "--namespace",
-                NAMESPACE,
-                "--create-namespace",
-            )
-            assert attach.exit_code == 0, attach.stderr
-            with LocalKubelet(kubeconfig, root / "pods", fake) as kubelet:
-                yield KubeEnv(fake, kubeconfig, router_port, root, kubelet)
-        finally:
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-            os.environ.clear()
-            os.environ.update(saved)
+    os.environ["KUBECONFIG"] = str(control_plane.kubeconfig)
+    port = free_port()
+    azurite = start_azurite(root / "azurite", port, root / "azurite.log", host=control_plane.gateway)
+    try:
+        create = run_mlk(
+            "workspace", "create", "kube-ws", "--storage-connection-string", connection_string(port, control_plane.gateway)
+        )
+        assert create.exit_code == 0, create.stderr
+        os.environ["MLK_WORKSPACE"] = "kube-ws"
+        os.environ["MLK_OPERATION_TIMEOUT"] = "120"  # a hung wait fails the test in two minutes, not 20
+        install = run_mlk(
+            "extension", "install", "--config", "enableInference=True", "inferenceRouterServiceType=LoadBalancer",
+            "allowInsecureConnections=True", "--system-image", "mlk:test",
+        )
+        assert install.exit_code == 0, install.stderr
+        env = KubeEnv(control_plane, control_plane.kubeconfig, root)
+        for name in ("mlk-operator", "mlk-router"):
+            env.wait_for(f"{name} ready", lambda n=name: _available(control_plane, n), timeout=120)
+        attach = run_mlk(
+            "compute", "attach", "--type", "Kubernetes", "-n", COMPUTE, "--namespace", NAMESPACE, "--create-namespace"
+        )
+        assert attach.exit_code == 0, attach.stderr
+        yield env
+    finally:
+        stop(azurite)
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _available(cluster: ControlPlane, name: str) -> bool:
+    done = cluster.kubectl("get", "deployment", name, "-n", SYSTEM, "-o", "json", check=False)
+    if done.returncode != 0:
+        return False
+    status = json.loads(done.stdout).get("status") or {}
+    return int(status.get("availableReplicas") or 0) >= 1

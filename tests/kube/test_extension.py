@@ -1,5 +1,8 @@
-"""`mlk extension` and `mlk compute attach` against the fake API server: az k8s-extension's settings and
-their errors, --dry-run and --output-dir applying nothing, install/show/update/delete, attach's checks."""
+"""`mlk extension` and `mlk compute attach` against the real control plane: az k8s-extension's settings
+and their errors, --dry-run and --output-dir applying nothing, install/show/update/delete (CRDs and
+custom resources gone, none stuck Terminating; installing again works), attach's checks.
+
+Each test starts with no extension installed and leaves none behind (the session's cluster is shared)."""
 
 from __future__ import annotations
 
@@ -11,29 +14,36 @@ import pytest
 import yaml
 
 from tests.conftest import EXAMPLES, Result, run_mlk
-from tests.fakekube import FakeKube
+from tests.controlplane.fixture import ControlPlane
+
+pytestmark = pytest.mark.slow
 
 BASIC = ["enableInference=True", "inferenceRouterServiceType=LoadBalancer", "allowInsecureConnections=True"]
 
 
 @pytest.fixture
-def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKube]:
+def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, control_plane: ControlPlane) -> Iterator[ControlPlane]:
     monkeypatch.setenv("MLK_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("MLK_WORKSPACE", raising=False)
-    with FakeKube(simulate_workloads=True) as cluster:
-        monkeypatch.setenv("KUBECONFIG", str(cluster.kubeconfig(tmp_path / "kubeconfig")))
-        yield cluster
+    monkeypatch.setenv("KUBECONFIG", str(control_plane.kubeconfig))
+    assert crds(control_plane) == [], "an earlier test left the extension installed"
+    yield control_plane
+    run_mlk("extension", "delete", "--yes", "--force")
+    for namespace in ("ml", "azureml-workloads"):
+        control_plane.kubectl("delete", "namespace", namespace, "--ignore-not-found", "--wait=true", check=False)
 
 
 def mlk(*args: str) -> Result:
     return run_mlk(*args)
 
 
-def crds(fake: FakeKube) -> list[str]:
-    return [c["metadata"]["name"] for c in fake.objects("customresourcedefinitions", group="apiextensions.k8s.io")]
+def crds(cluster: ControlPlane) -> list[str]:
+    """mlk's CRDs, those being deleted too (a CRD stuck Terminating is still there)."""
+    found = cluster.kubectl("get", "crd", "-o", "name").stdout.split()
+    return sorted(n.split("/", 1)[1] for n in found if n.endswith(".mlk.dev"))
 
 
-def test_dry_run_prints_every_manifest_and_applies_nothing(fake: FakeKube) -> None:
+def test_dry_run_prints_every_manifest_and_applies_nothing(cluster: ControlPlane) -> None:
     result = mlk("extension", "install", "--config", *BASIC, "--dry-run")
     assert result.exit_code == 0, result.stderr
     objects = [o for o in yaml.safe_load_all(result.stdout) if o]
@@ -41,10 +51,10 @@ def test_dry_run_prints_every_manifest_and_applies_nothing(fake: FakeKube) -> No
     assert {"CustomResourceDefinition", "Deployment", "Service", "ClusterRole", "InstanceType"} <= kinds
     service = next(o for o in objects if o["kind"] == "Service" and o["metadata"]["name"] == "mlk-router")
     assert service["spec"]["type"] == "LoadBalancer"
-    assert crds(fake) == []  # nothing reached the cluster
+    assert crds(cluster) == []  # nothing reached the cluster
 
 
-def test_output_dir_writes_one_file_per_object(fake: FakeKube, tmp_path: Path) -> None:
+def test_output_dir_writes_one_file_per_object(cluster: ControlPlane, tmp_path: Path) -> None:
     out = tmp_path / "manifests"
     result = mlk("extension", "install", "--config", *BASIC, "installNvidiaDevicePlugin=True", "--output-dir", str(out))
     assert result.exit_code == 0, result.stderr
@@ -52,7 +62,7 @@ def test_output_dir_writes_one_file_per_object(fake: FakeKube, tmp_path: Path) -
     assert len(files) > 10
     assert any("nvidia" in f.name for f in files)
     assert all(len([d for d in yaml.safe_load_all(f.read_text()) if d]) == 1 for f in files)
-    assert crds(fake) == []
+    assert crds(cluster) == []
 
 
 @pytest.mark.parametrize(
@@ -64,19 +74,19 @@ def test_output_dir_writes_one_file_per_object(fake: FakeKube, tmp_path: Path) -
         (["enableInference=True", "enableInference=False"], "twice"),
     ],
 )
-def test_bad_settings_are_refused_with_the_setting_named(fake: FakeKube, settings: list[str], message: str) -> None:
+def test_bad_settings_are_refused_with_the_setting_named(cluster: ControlPlane, settings: list[str], message: str) -> None:
     result = mlk("extension", "install", "--config", *settings)
     assert result.exit_code != 0
     assert message.lower() in result.stderr.lower(), result.stderr
-    assert crds(fake) == []
+    assert crds(cluster) == []
 
 
-def test_install_show_update_delete(fake: FakeKube) -> None:
+def test_install_show_update_delete(cluster: ControlPlane) -> None:
     installed = mlk("extension", "install", "--config", *BASIC, "-o", "json")
     assert installed.exit_code == 0, installed.stderr
-    assert {"onlineendpoints.mlk.dev", "onlinedeployments.mlk.dev", "instancetypes.mlk.dev"} <= set(crds(fake))
-    assert "defaultinstancetype" in [i["metadata"]["name"] for i in fake.objects("instancetypes", group="mlk.dev")]
-    routers = fake.objects("deployments", "mlk-system", group="apps")
+    assert {"onlineendpoints.mlk.dev", "onlinedeployments.mlk.dev", "instancetypes.mlk.dev"} <= set(crds(cluster))
+    assert "defaultinstancetype" in [i["metadata"]["name"] for i in cluster.objects("instancetypes.mlk.dev")]
+    routers = cluster.objects("deployments.apps", "mlk-system")
     assert sorted(d["metadata"]["name"] for d in routers) == ["mlk-operator", "mlk-router"]
     router = next(d for d in routers if d["metadata"]["name"] == "mlk-router")
     assert router["spec"]["replicas"] == 1  # inferenceRouterHA on a 1-node cluster falls back to 1
@@ -88,7 +98,7 @@ def test_install_show_update_delete(fake: FakeKube) -> None:
 
     updated = mlk("extension", "update", "--config", "inferenceRouterServiceType=NodePort", "--yes")
     assert updated.exit_code == 0, updated.stderr
-    service = next(s for s in fake.objects("services", "mlk-system") if s["metadata"]["name"] == "mlk-router")
+    service = next(s for s in cluster.objects("services", "mlk-system") if s["metadata"]["name"] == "mlk-router")
     assert service["spec"]["type"] == "NodePort"
     again = mlk("extension", "show")
     assert "allowInsecureConnections=True" in again.stderr  # settings not given were kept
@@ -103,15 +113,18 @@ def test_install_show_update_delete(fake: FakeKube) -> None:
     assert in_use.exit_code != 0 and "my-endpoint" in in_use.stderr
     refused = mlk("extension", "delete", "--yes")
     assert refused.exit_code != 0 and "my-endpoint" in refused.stderr
-    assert "onlineendpoints.mlk.dev" in crds(fake)
+    assert "onlineendpoints.mlk.dev" in crds(cluster)
 
     forced = mlk("extension", "delete", "--yes", "--force")
     assert forced.exit_code == 0, forced.stderr
-    assert crds(fake) == []
-    assert fake.objects("deployments", "mlk-system", group="apps") == []
+    assert crds(cluster) == []  # none left Terminating behind a finalizer nobody will release
+    assert cluster.objects("deployments.apps", "mlk-system") == []
+    again = mlk("extension", "install", "--config", *BASIC)
+    assert again.exit_code == 0, again.stderr
+    assert "onlineendpoints.mlk.dev" in crds(cluster)
 
 
-def test_attach_needs_the_extension_and_a_compute_file_works(fake: FakeKube, tmp_path: Path) -> None:
+def test_attach_needs_the_extension_and_a_compute_file_works(cluster: ControlPlane, tmp_path: Path) -> None:
     missing = mlk("compute", "attach", "-f", str(EXAMPLES / "compute.yml"), "--create-namespace")
     assert missing.exit_code != 0 and "extension install" in missing.stderr
     assert mlk("extension", "install", "--config", *BASIC).exit_code == 0
@@ -119,8 +132,8 @@ def test_attach_needs_the_extension_and_a_compute_file_works(fake: FakeKube, tmp
     assert attached.exit_code == 0, attached.stderr
     record = json.loads(attached.stdout)
     assert record["name"] == "k8s-compute" and record["namespace"] == "azureml-workloads"
-    assert "azureml-workloads" in [n["metadata"]["name"] for n in fake.objects("namespaces")]
+    assert "azureml-workloads" in [n["metadata"]["name"] for n in cluster.objects("namespaces")]
     shown = json.loads(mlk("compute", "show", "-n", "k8s-compute", "-o", "json").stdout)
-    assert shown["kubernetes_version"] == "1.33"
+    assert shown["kubernetes_version"] == "1.37"
     assert mlk("compute", "detach", "-n", "k8s-compute", "--yes").exit_code == 0
     assert mlk("compute", "show", "-n", "k8s-compute").exit_code != 0

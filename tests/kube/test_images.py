@@ -59,7 +59,7 @@ def test_conda_environment_is_built_pushed_and_pulled_by_digest(
     assert docker_engine.pull(image)  # what the node's kubelet does
 
     workspace_secret = names.k8s_name("mlk-registry", "kube-ws")  # the CLI's: credentials for the operator
-    secrets = {s["metadata"]["name"]: s for s in kube.fake.objects("secrets", NAMESPACE)}
+    secrets = {s["metadata"]["name"]: s for s in kube.objects("secrets", NAMESPACE)}
     assert secrets[workspace_secret]["type"] == "Opaque"
     object_name = names.deployment_object_name("my-endpoint", "blue")
     pull_secret = pull_secret_name(object_name)  # the operator's, owned by the deployment
@@ -69,7 +69,7 @@ def test_conda_environment_is_built_pushed_and_pulled_by_digest(
     auths = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))["auths"]
     assert auths[registry]["username"] == "robot"
     workload = next(
-        d for d in kube.fake.objects("deployments", NAMESPACE, group="apps") if d["metadata"]["name"] == object_name
+        d for d in kube.objects("deployments.apps", NAMESPACE) if d["metadata"]["name"] == object_name
     )
     pod = workload["spec"]["template"]["spec"]
     assert pod["imagePullSecrets"] == [{"name": pull_secret}]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +14,7 @@ import pytest
 from mlk.k8s.cluster import Cluster, ClusterRef
 from mlk.operator import registry as operator_registry
 from mlk.render import registry
-from tests.fakekube import FakeKube
+from tests.controlplane.fixture import ControlPlane
 
 
 def test_registry_server_is_the_host_of_the_url() -> None:
@@ -32,35 +32,47 @@ def test_pull_secret_is_a_docker_config_for_that_server() -> None:
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    with FakeKube() as fake:
-        yield Cluster(ClusterRef(str(fake.kubeconfig(tmp_path / "kubeconfig")), None))
+def ns(control_plane: ControlPlane) -> Iterator[str]:
+    """A fresh namespace of the real API server (which rejects a malformed dockerconfigjson Secret)."""
+    namespace = f"reg-{uuid.uuid4().hex[:8]}"
+    control_plane.kubectl("create", "namespace", namespace)
+    yield namespace
+    control_plane.kubectl("delete", "namespace", namespace, "--wait=false")
 
 
-def _owner(cluster: Cluster) -> dict[str, Any]:
-    owner = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ep-blue", "namespace": "default"}}
+@pytest.fixture
+def cluster(control_plane: ControlPlane) -> Iterator[Cluster]:
+    api = Cluster(ClusterRef(str(control_plane.kubeconfig), None))
+    yield api
+    api.close()
+
+
+def _owner(cluster: Cluster, namespace: str) -> dict[str, Any]:
+    owner = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ep-blue", "namespace": namespace}}
     return cluster.apply(owner)
 
 
-def test_operator_makes_the_pods_pull_secret_owned_by_the_deployment(cluster: Cluster) -> None:
+@pytest.mark.slow
+def test_operator_makes_the_pods_pull_secret_owned_by_the_deployment(cluster: Cluster, ns: str) -> None:
     source = registry.workspace_secret(
-        "mlk-registry-ws", "default", {"url": "reg:5000/team", "username": "robot", "password": "s3cret"}, "ws"
+        "mlk-registry-ws", ns, {"url": "reg:5000/team", "username": "robot", "password": "s3cret"}, "ws"
     )
     cluster.apply(source)
-    owner = _owner(cluster)
+    owner = _owner(cluster, ns)
     name = operator_registry.ensure(cluster, owner, "mlk-registry-ws")
-    made = cluster.get("v1", "Secret", name, "default")
+    made = cluster.get("v1", "Secret", name, ns)
     assert made is not None and made["type"] == "kubernetes.io/dockerconfigjson"
     assert made["metadata"]["ownerReferences"][0]["uid"] == owner["metadata"]["uid"]
     auths = json.loads(base64.b64decode(made["data"][".dockerconfigjson"]))["auths"]
     assert auths["reg:5000"]["password"] == "s3cret"
 
 
-def test_a_missing_or_broken_registry_secret_is_named(cluster: Cluster) -> None:
-    owner = _owner(cluster)
-    with pytest.raises(operator_registry.MissingRegistry, match=r"'mlk-registry-ws'.*not in namespace default"):
+@pytest.mark.slow
+def test_a_missing_or_broken_registry_secret_is_named(cluster: Cluster, ns: str) -> None:
+    owner = _owner(cluster, ns)
+    with pytest.raises(operator_registry.MissingRegistry, match=rf"'mlk-registry-ws'.*not in namespace {ns}"):
         operator_registry.ensure(cluster, owner, "mlk-registry-ws")
-    broken = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "mlk-registry-ws", "namespace": "default"}}
+    broken = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "mlk-registry-ws", "namespace": ns}}
     cluster.apply({**broken, "stringData": {registry.REGISTRY_SECRET_KEY: '["not", "an object"]'}})
     with pytest.raises(operator_registry.MissingRegistry, match="cannot be read"):
         operator_registry.ensure(cluster, owner, "mlk-registry-ws")

@@ -44,9 +44,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_azurite(location: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    """Start azurite-blob on 127.0.0.1:`port` and wait until it answers (a few hundred ms)."""
-    args = [str(azurite_binary()), "--blobHost", "127.0.0.1", "--blobPort", str(port)]
+def start_azurite(location: Path, port: int, log: Path, host: str = "127.0.0.1") -> subprocess.Popen[bytes]:
+    """Start azurite-blob on `host`:`port` and wait until it answers (a few hundred ms)."""
+    args = [str(azurite_binary()), "--blobHost", host, "--blobPort", str(port)]
     args += ["--location", str(location), "--skipApiVersionCheck", "--silent", "--disableTelemetry"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
@@ -55,7 +55,7 @@ def start_azurite(location: Path, port: int, log: Path) -> subprocess.Popen[byte
         if proc.poll() is not None:
             raise RuntimeError(f"azurite exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with socket.create_connection((host, port), timeout=0.5):
                 return proc
         except OSError:
             time.sleep(0.05)
@@ -72,10 +72,10 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def connection_string(port: int) -> str:
+def connection_string(port: int, host: str = "127.0.0.1") -> str:
     return (
         f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
-        f"BlobEndpoint=http://127.0.0.1:{port}/{ACCOUNT};"
+        f"BlobEndpoint=http://{host}:{port}/{ACCOUNT};"
     )
 
 

@@ -49,6 +49,7 @@ class Api:
         if session is None:
             session = requests.Session()
             session.verify, session.cert = self.verify, self.cert
+            session.trust_env = False  # no proxy, no CA bundle from the environment: this cluster is local
             self._local.session = session
         return session
 

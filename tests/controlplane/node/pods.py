@@ -207,8 +207,8 @@ class PodRunner:
 
     # --- status -----------------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        images = {c["name"]: c.get("image", "") for c in [*self.pod["spec"].get("initContainers") or [],
-                                                          *self.pod["spec"]["containers"]]}
+        spec = self.pod["spec"]
+        images = {c["name"]: c.get("image", "") for c in [*(spec.get("initContainers") or []), *spec["containers"]]}
         inits = [r for r in self.runs if r.init]
         mains = [r for r in self.runs if not r.init]
         initialized = all(r.done for r in inits)
