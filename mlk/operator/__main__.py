@@ -23,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     import mlk.operator.handlers  # noqa: F401 - registers the handlers
 
     args = argv if argv is not None else sys.argv[1:]
+    # kopf logs through `logging` and configures none: without this, `kubectl logs` of the operator is
+    # empty, failing handlers included (found on a real cluster)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # the probes, every few seconds
     liveness = next((a.split("=", 1)[1] for a in args if a.startswith("--liveness=")), "http://0.0.0.0:8080/healthz")
     asyncio.run(kopf.operator(clusterwide=True, standalone=True, liveness_endpoint=liveness))
     return 0

@@ -18,8 +18,11 @@ WRITE = ["create", "delete", "get", "list", "patch", "update", "watch"]
 
 # (apiGroup, resources, verbs) — sorted by group then resource when rendered
 _OPERATOR_RULES: list[tuple[str, list[str], list[str]]] = [
-    # its own resources: reconcile spec, write status, add/remove finalizers (kopf patches the object)
-    (names.GROUP, ["onlinedeployments", "onlineendpoints"], ["get", "list", "patch", "update", "watch"]),
+    # its own resources: reconcile spec, write status, add/remove finalizers (kopf patches the object);
+    # delete on deployments because OwnerReferencesPermissionEnforcement lets only a client that may delete
+    # an object set an ownerReference on it (the operator makes each deployment its endpoint's dependent)
+    (names.GROUP, ["onlinedeployments"], ["delete", "get", "list", "patch", "update", "watch"]),
+    (names.GROUP, ["onlineendpoints"], ["get", "list", "patch", "update", "watch"]),
     (names.GROUP, ["onlinedeployments/status", "onlineendpoints/status"], ["get", "patch", "update"]),
     # blockOwnerDeletion on children needs update on the owner's finalizers subresource
     (names.GROUP, ["onlinedeployments/finalizers", "onlineendpoints/finalizers"], ["update"]),

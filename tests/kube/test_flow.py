@@ -142,9 +142,13 @@ def test_failures_carry_their_real_reason(kube: KubeEnv) -> None:
     assert "init failed on purpose: model file corrupted" in broken.stderr  # the container's last lines
 
     # the real scheduler's verdict: no node has 64 CPUs
+    huge = "apiVersion: mlk.dev/v1alpha1\nkind: InstanceType\nmetadata: {name: huge-cpu}\n"
+    huge += "spec: {resources: {requests: {cpu: '64', memory: 1Gi}, limits: {cpu: '64', memory: 1Gi}}}\n"
+    (kube.root / "huge.yml").write_text(huge)
+    kube.cluster.kubectl("apply", "-f", str(kube.root / "huge.yml"))
     kube.mlk(
         "online-deployment", "create", "-f", "green.yml", "-e", "failing-ep", "--no-wait",
-        "--set", "resources.requests.cpu=64", "resources.limits.cpu=64",
+        "--set", "instance_type=huge-cpu",
     )
 
     def failed() -> Any:

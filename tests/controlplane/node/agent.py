@@ -111,9 +111,13 @@ class Agent:
                 continue
             for run in runner.runs:
                 if run.name == container:
-                    if previous:
-                        return (run.log_file(run.restarts - 1), lambda: False) if run.restarts else None
-                    return run.log_file(), lambda r=run: r.proc is not None
+                    # "current" is the newest container made: while one waits out its back-off, the one
+                    # that exited last (as the kubelet serves it)
+                    current = run.restarts if run.proc is not None or run.log_file().exists() else run.restarts - 1
+                    wanted = current - 1 if previous else current
+                    if wanted < 0:
+                        return None
+                    return run.log_file(wanted), (lambda r=run, w=wanted: r.proc is not None and r.restarts == w)
         return None
 
     # --- the loop ---------------------------------------------------------------------------------------

@@ -112,9 +112,9 @@ def argv(container: dict[str, Any], env: dict[str, str]) -> list[str]:
 
 
 def _mount_script(ctx: PodContext, container: dict[str, Any]) -> str:
-    """Mount points first (the root may turn read only), then the root's flags, then the binds."""
+    """Mount points, then the binds, then the root's flags (read only stays on the root alone)."""
     lines = ["set -e", "mount --make-rprivate /", f"hostname {shlex.quote(ctx.pod['metadata']['name'][:63])}"]
-    binds: list[str] = []
+    binds: list[tuple[Path, str, bool]] = []
     for mount in container.get("volumeMounts") or []:
         source = ctx.volumes[mount["name"]]
         if mount.get("subPath"):
@@ -126,15 +126,22 @@ def _mount_script(ctx: PodContext, container: dict[str, Any]) -> str:
             lines.append(f"mkdir -p {target}")
         else:
             lines.append(f'mkdir -p "$(dirname {target})" && touch {target}')
-        binds.append(f"mount --bind {shlex.quote(str(source))} {target}")
-        if mount.get("readOnly"):
-            binds.append(f"mount -o remount,bind,ro {target}")
+        binds.append((source, mount["mountPath"], bool(mount.get("readOnly"))))
+
+    def shadows(target: str) -> bool:  # a mount over /tmp would hide sources that live under /tmp: bind it last
+        return any(str(source).startswith(target.rstrip("/") + "/") for source, _, _ in binds)
+
+    bind_lines: list[str] = []
+    for source, target, read_only in sorted(binds, key=lambda b: shadows(b[1])):
+        bind_lines.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(target)}")
+        if read_only:
+            bind_lines.append(f"mount -o remount,bind,ro {shlex.quote(target)}")
     working = container.get("workingDir")
     if working:
         lines.append(f"mkdir -p {shlex.quote(working)}")
+    lines += bind_lines  # before the root turns read only: a bind keeps the flags of the mount it comes from
     if (container.get("securityContext") or {}).get("readOnlyRootFilesystem"):
         lines.append("mount -o remount,bind,ro /")
-    lines += binds
     if working:
         lines.append(f"cd {shlex.quote(working)}")
     lines.append('exec "$@"')
