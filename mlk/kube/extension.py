@@ -208,8 +208,11 @@ def remove_custom_objects(cluster: Cluster, say: Say, timeout: float = RELEASE_T
             time.sleep(0.5)
         for obj in left:
             meta = obj["metadata"]
-            say(f"{kind} {meta.get('namespace', '')}/{meta['name']}: the operator did not release it; removing its finalizers")
-            cluster.patch_merge(API_VERSION, kind, meta["name"], {"metadata": {"finalizers": None}}, meta.get("namespace"))
+            where = f"{meta.get('namespace', '')}/{meta['name']}"
+            say(f"{kind} {where}: the operator did not release it; removing its finalizers")
+            cluster.patch_merge(
+                API_VERSION, kind, meta["name"], {"metadata": {"finalizers": None}}, meta.get("namespace")
+            )
 
 
 def components(cluster: Cluster, namespace: str) -> list[dict[str, Any]]:

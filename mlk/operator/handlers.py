@@ -225,8 +225,9 @@ def router_service_changed(**_: Any) -> None:
         uri = scoring_uri(str(meta["name"]))
         if status.get("scoringUri") and status["scoringUri"] != uri:
             update = {"scoringUri": uri, "swaggerUri": uri.removesuffix("score") + "swagger.json"}
-            cluster().patch_status(names.API_VERSION, "OnlineEndpoint", meta["name"], {"status": update},
-                                   meta["namespace"])
+            cluster().patch_status(
+                names.API_VERSION, "OnlineEndpoint", meta["name"], {"status": update}, meta["namespace"]
+            )
 
 
 @kopf.on.event("apps", "v1", "deployments", labels={names.LABEL_MANAGED_BY: names.MANAGED_BY})

@@ -88,9 +88,12 @@ def rolled_out(deployment: Mapping[str, Any] | None) -> tuple[bool, int, int]:
     if deployment is None:
         return False, 0, 0
     spec, observed = deployment.get("spec") or {}, deployment.get("status") or {}
-    wanted = int(spec.get("replicas") if spec.get("replicas") is not None else 1)
+    replicas = spec.get("replicas")
+    wanted = 1 if replicas is None else int(replicas)
     ready = int(observed.get("readyReplicas") or 0)
-    seen = int(observed.get("observedGeneration") or 0) >= int((deployment.get("metadata") or {}).get("generation") or 0)
+    seen = int(observed.get("observedGeneration") or 0) >= int(
+        (deployment.get("metadata") or {}).get("generation") or 0
+    )
     counts = (
         int(observed.get("updatedReplicas") or 0),
         ready,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -51,10 +52,8 @@ def stop(root: Path) -> None:
         print(f"no test cluster runs from {root}", file=sys.stderr)
         return
     pid = int(pid_file.read_text())
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

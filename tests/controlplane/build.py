@@ -40,8 +40,12 @@ def ldflags() -> str:
     major, minor = version.lstrip("v").split(".")[:2]
     stamps = []
     for package in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
-        stamps += [f"-X {package}.gitVersion={version}", f"-X {package}.gitMajor={major}",
-                   f"-X {package}.gitMinor={minor}", f"-X {package}.gitTreeState=clean"]
+        stamps += [
+            f"-X {package}.gitVersion={version}",
+            f"-X {package}.gitMajor={major}",
+            f"-X {package}.gitMinor={minor}",
+            f"-X {package}.gitTreeState=clean",
+        ]
     return " ".join(["-s", "-w", *stamps])
 
 

@@ -46,9 +46,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+LIBC = ctypes.CDLL("libc.so.6", use_errno=True)  # loaded here: a preexec_fn must not load libraries
+
+
 def die_with_parent() -> None:
-    """preexec_fn: the child gets SIGTERM when the process that started it goes (Linux)."""
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    """preexec_fn: the child gets SIGTERM when the process that started it goes (Linux). It only makes one
+    system call, so it is safe in a process with threads (PLW1509's worry is locks taken in the child)."""
+    LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def kubeconfig(server: str, ca: Path, cert: Path, key: Path, user: str) -> dict[str, Any]:
@@ -70,8 +74,9 @@ IDENTITIES = {
     "controller-manager": pki.Identity("controller-manager", "system:kube-controller-manager"),
     "scheduler": pki.Identity("scheduler", "system:kube-scheduler"),
     "node": pki.Identity("node", f"system:node:{NODE_NAME}", ("system:nodes",)),
-    "apiserver-kubelet-client": pki.Identity("apiserver-kubelet-client", "kube-apiserver-kubelet-client",
-                                             ("system:masters",)),
+    "apiserver-kubelet-client": pki.Identity(
+        "apiserver-kubelet-client", "kube-apiserver-kubelet-client", ("system:masters",)
+    ),
 }
 
 
@@ -97,7 +102,11 @@ class Cluster:
     def _start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         with open(self.log(name), "ab") as out:
             proc = subprocess.Popen(
-                argv, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent, env={**os.environ, **(env or {})}
+                argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent,  # noqa: PLW1509 - one system call
+                env={**os.environ, **(env or {})},
             )
         self.procs.append((name, proc))
         return proc
@@ -156,8 +165,16 @@ class Cluster:
         authority = pki.Authority(self.root / "pki")
         sa_key, sa_pub = pki.service_account_keys(authority.folder)
         api_port, etcd_port, peer_port, kubelet_port = free_port(), free_port(), free_port(), free_port()
-        hosts = ("127.0.0.1", network.gateway, "10.96.0.1", "localhost", "kubernetes", "kubernetes.default",
-                 "kubernetes.default.svc", "kubernetes.default.svc.cluster.local")
+        hosts = (
+            "127.0.0.1",
+            network.gateway,
+            "10.96.0.1",
+            "localhost",
+            "kubernetes",
+            "kubernetes.default",
+            "kubernetes.default.svc",
+            "kubernetes.default.svc.cluster.local",
+        )
         serving = authority.issue("apiserver", "kube-apiserver", hosts=hosts, server=True)
         kubelet_serving = authority.issue("kubelet", NODE_NAME, hosts=(network.gateway, "127.0.0.1"), server=True)
         certs = {k: authority.issue(i.file, i.user, i.groups) for k, i in IDENTITIES.items()}
@@ -171,13 +188,24 @@ class Cluster:
         etcd = self._start(
             "etcd",
             [
-                str(binaries / "etcd"), "--name", "default", "--data-dir", str(self.root / "etcd"),
-                "--listen-client-urls", f"http://127.0.0.1:{etcd_port}",
-                "--advertise-client-urls", f"http://127.0.0.1:{etcd_port}",
-                "--listen-peer-urls", f"http://127.0.0.1:{peer_port}",
-                "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_port}",
-                "--initial-cluster", f"default=http://127.0.0.1:{peer_port}",
-                "--unsafe-no-fsync", "--log-level", "warn",
+                str(binaries / "etcd"),
+                "--name",
+                "default",
+                "--data-dir",
+                str(self.root / "etcd"),
+                "--listen-client-urls",
+                f"http://127.0.0.1:{etcd_port}",
+                "--advertise-client-urls",
+                f"http://127.0.0.1:{etcd_port}",
+                "--listen-peer-urls",
+                f"http://127.0.0.1:{peer_port}",
+                "--initial-advertise-peer-urls",
+                f"http://127.0.0.1:{peer_port}",
+                "--initial-cluster",
+                f"default=http://127.0.0.1:{peer_port}",
+                "--unsafe-no-fsync",
+                "--log-level",
+                "warn",
             ],
         )
         self._wait("health", lambda: _get(f"http://127.0.0.1:{etcd_port}/health") == 200, etcd, "etcd")
@@ -187,11 +215,15 @@ class Cluster:
             [
                 str(binaries / "kube-apiserver"),
                 f"--etcd-servers=http://127.0.0.1:{etcd_port}",
-                "--bind-address=0.0.0.0", f"--secure-port={api_port}", f"--advertise-address={network.gateway}",
-                f"--tls-cert-file={serving[0]}", f"--tls-private-key-file={serving[1]}",
+                "--bind-address=0.0.0.0",
+                f"--secure-port={api_port}",
+                f"--advertise-address={network.gateway}",
+                f"--tls-cert-file={serving[0]}",
+                f"--tls-private-key-file={serving[1]}",
                 f"--client-ca-file={authority.ca_file}",
-                f"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-                f"--service-account-key-file={sa_pub}", f"--service-account-signing-key-file={sa_key}",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                f"--service-account-key-file={sa_pub}",
+                f"--service-account-signing-key-file={sa_key}",
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
                 "--authorization-mode=Node,RBAC",
                 "--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,PodSecurity,"
@@ -202,7 +234,8 @@ class Cluster:
                 f"--kubelet-client-certificate={certs['apiserver-kubelet-client'][0]}",
                 f"--kubelet-client-key={certs['apiserver-kubelet-client'][1]}",
                 f"--cert-dir={self.root / 'pki' / 'generated'}",
-                "--profiling=false", "--v=1",
+                "--profiling=false",
+                "--v=1",
             ],
         )
         context = ssl.create_default_context(cafile=str(authority.ca_file))
@@ -217,45 +250,79 @@ class Cluster:
                 f"--kubeconfig={self.root / 'controller-manager.kubeconfig'}",
                 f"--authentication-kubeconfig={self.root / 'controller-manager.kubeconfig'}",
                 f"--authorization-kubeconfig={self.root / 'controller-manager.kubeconfig'}",
-                f"--service-account-private-key-file={sa_key}", f"--root-ca-file={authority.ca_file}",
-                "--use-service-account-credentials=true", "--leader-elect=false",
-                f"--secure-port={free_port()}", "--bind-address=127.0.0.1",
+                f"--service-account-private-key-file={sa_key}",
+                f"--root-ca-file={authority.ca_file}",
+                "--use-service-account-credentials=true",
+                "--leader-elect=false",
+                f"--secure-port={free_port()}",
+                "--bind-address=127.0.0.1",
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
-                "--concurrent-gc-syncs=4", "--v=1",
+                "--concurrent-gc-syncs=4",
+                "--v=1",
             ],
         )
         self._start(
             "kube-scheduler",
             [
-                str(binaries / "kube-scheduler"), f"--kubeconfig={self.root / 'scheduler.kubeconfig'}",
+                str(binaries / "kube-scheduler"),
+                f"--kubeconfig={self.root / 'scheduler.kubeconfig'}",
                 f"--authentication-kubeconfig={self.root / 'scheduler.kubeconfig'}",
                 f"--authorization-kubeconfig={self.root / 'scheduler.kubeconfig'}",
-                "--leader-elect=false", f"--secure-port={free_port()}", "--bind-address=127.0.0.1", "--v=1",
+                "--leader-elect=false",
+                f"--secure-port={free_port()}",
+                "--bind-address=127.0.0.1",
+                "--v=1",
             ],
         )
         node = self._start(
             "node",
             [
-                sys.executable, "-m", "tests.controlplane.node",
-                "--kubeconfig", str(self.root / "node.kubeconfig"), "--name", NODE_NAME,
-                "--network-index", str(network.index), "--root", str(self.root / "node"),
-                "--api-port", str(api_port), "--kubelet-port", str(kubelet_port),
-                "--tls-cert", str(kubelet_serving[0]), "--tls-key", str(kubelet_serving[1]),
-                "--ca", str(authority.ca_file), "--gpus", str(self.gpus), "--backoff", str(self.backoff),
+                sys.executable,
+                "-m",
+                "tests.controlplane.node",
+                "--kubeconfig",
+                str(self.root / "node.kubeconfig"),
+                "--name",
+                NODE_NAME,
+                "--network-index",
+                str(network.index),
+                "--root",
+                str(self.root / "node"),
+                "--api-port",
+                str(api_port),
+                "--kubelet-port",
+                str(kubelet_port),
+                "--tls-cert",
+                str(kubelet_serving[0]),
+                "--tls-key",
+                str(kubelet_serving[1]),
+                "--ca",
+                str(authority.ca_file),
+                "--gpus",
+                str(self.gpus),
+                "--backoff",
+                str(self.backoff),
             ],
             env={"PYTHONUNBUFFERED": "1"},
         )
         self._start(
             "loadbalancer",
-            [sys.executable, "-m", "tests.controlplane.loadbalancer", "--kubeconfig", str(self.admin_kubeconfig),
-             "--prefix", f"127.213.{network.index}", "--delay", str(self.lb_delay)],
+            [
+                sys.executable,
+                "-m",
+                "tests.controlplane.loadbalancer",
+                "--kubeconfig",
+                str(self.admin_kubeconfig),
+                "--prefix",
+                f"127.213.{network.index}",
+                "--delay",
+                str(self.lb_delay),
+            ],
         )
 
         def node_ready() -> bool:
             try:
-                with urllib.request.urlopen(
-                    f"{local}/api/v1/nodes/{NODE_NAME}", context=context, timeout=2
-                ) as answer:
+                with urllib.request.urlopen(f"{local}/api/v1/nodes/{NODE_NAME}", context=context, timeout=2) as answer:
                     status = json.load(answer).get("status") or {}
             except OSError:
                 return False

@@ -51,8 +51,9 @@ class ControlPlane:
 
     def can_i(self, service_account: str, verb: str, resource: str, namespace: str | None = None) -> bool:
         scope = ["-n", namespace] if namespace else ["--all-namespaces"]
-        done = self.kubectl("auth", "can-i", verb, resource, *scope, check=False,
-                            as_user=f"system:serviceaccount:{service_account}")
+        done = self.kubectl(
+            "auth", "can-i", verb, resource, *scope, check=False, as_user=f"system:serviceaccount:{service_account}"
+        )
         return done.stdout.strip() == "yes"
 
     def log(self, component: str) -> str:
@@ -71,7 +72,10 @@ def _start(root: Path) -> tuple[subprocess.Popen[bytes], ControlPlane]:
     with open(root / "supervisor.log", "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "tests.controlplane", "supervise", "--root", str(root)],
-            stdout=log, stderr=subprocess.STDOUT, cwd=REPO, preexec_fn=die_with_parent,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - one system call
         )
     deadline = time.monotonic() + 180
     while not (root / "ready").exists():

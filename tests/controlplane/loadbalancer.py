@@ -85,12 +85,14 @@ class LoadBalancers:
     def _publish(self, namespace: str, name: str, address: str) -> None:
         status = {"status": {"loadBalancer": {"ingress": [{"ip": address, "ipMode": "VIP"}]}}}
         threading.Thread(
-            target=self.api.merge_patch, args=(f"/api/v1/namespaces/{namespace}/services/{name}/status", status),
+            target=self.api.merge_patch,
+            args=(f"/api/v1/namespaces/{namespace}/services/{name}/status", status),
             daemon=True,
         ).start()
 
-    async def _listen(self, key: tuple[str, int], address: str, namespace: str, name: str,
-                      port: dict[str, Any]) -> None:
+    async def _listen(
+        self, key: tuple[str, int], address: str, namespace: str, name: str, port: dict[str, Any]
+    ) -> None:
         port_name = port.get("name") or ""
 
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -109,8 +111,10 @@ class LoadBalancers:
         self.listeners[key] = await asyncio.start_server(handle, address, key[1])
 
     def run(self) -> None:
-        for path, callback in (("/api/v1/services", self.on_service),
-                               ("/apis/discovery.k8s.io/v1/endpointslices", self.on_slice)):
+        for path, callback in (
+            ("/api/v1/services", self.on_service),
+            ("/apis/discovery.k8s.io/v1/endpointslices", self.on_slice),
+        ):
             threading.Thread(target=self.api.watch, args=(path, {}, callback, self.stopping), daemon=True).start()
         self.loop.run_forever()
 

@@ -69,14 +69,24 @@ def kube(tmp_path_factory: pytest.TempPathFactory, control_plane: ControlPlane) 
     azurite = start_azurite(root / "azurite", port, root / "azurite.log", host=control_plane.gateway)
     try:
         create = run_mlk(
-            "workspace", "create", "kube-ws", "--storage-connection-string", connection_string(port, control_plane.gateway)
+            "workspace",
+            "create",
+            "kube-ws",
+            "--storage-connection-string",
+            connection_string(port, control_plane.gateway),
         )
         assert create.exit_code == 0, create.stderr
         os.environ["MLK_WORKSPACE"] = "kube-ws"
         os.environ["MLK_OPERATION_TIMEOUT"] = "120"  # a hung wait fails the test in two minutes, not 20
         install = run_mlk(
-            "extension", "install", "--config", "enableInference=True", "inferenceRouterServiceType=LoadBalancer",
-            "allowInsecureConnections=True", "--system-image", "mlk:test",
+            "extension",
+            "install",
+            "--config",
+            "enableInference=True",
+            "inferenceRouterServiceType=LoadBalancer",
+            "allowInsecureConnections=True",
+            "--system-image",
+            "mlk:test",
         )
         assert install.exit_code == 0, install.stderr
         env = KubeEnv(control_plane, control_plane.kubeconfig, root)

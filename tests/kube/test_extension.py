@@ -74,7 +74,9 @@ def test_output_dir_writes_one_file_per_object(cluster: ControlPlane, tmp_path: 
         (["enableInference=True", "enableInference=False"], "twice"),
     ],
 )
-def test_bad_settings_are_refused_with_the_setting_named(cluster: ControlPlane, settings: list[str], message: str) -> None:
+def test_bad_settings_are_refused_with_the_setting_named(
+    cluster: ControlPlane, settings: list[str], message: str
+) -> None:
     result = mlk("extension", "install", "--config", *settings)
     assert result.exit_code != 0
     assert message.lower() in result.stderr.lower(), result.stderr

@@ -147,8 +147,15 @@ def test_failures_carry_their_real_reason(kube: KubeEnv) -> None:
     (kube.root / "huge.yml").write_text(huge)
     kube.cluster.kubectl("apply", "-f", str(kube.root / "huge.yml"))
     kube.mlk(
-        "online-deployment", "create", "-f", "green.yml", "-e", "failing-ep", "--no-wait",
-        "--set", "instance_type=huge-cpu",
+        "online-deployment",
+        "create",
+        "-f",
+        "green.yml",
+        "-e",
+        "failing-ep",
+        "--no-wait",
+        "--set",
+        "instance_type=huge-cpu",
     )
 
     def failed() -> Any:
@@ -185,3 +192,30 @@ def test_bad_input_is_refused_before_anything_is_stored(kube: KubeEnv) -> None:
     unknown = kube.mlk("online-endpoint", "update", "-n", "strict-ep", "--traffic", "purple=100", ok=False)
     assert unknown.exit_code != 0 and "purple" in unknown.stderr
     kube.mlk("online-endpoint", "delete", "-n", "strict-ep", "--yes")
+
+
+def test_an_update_whose_new_pods_crash_fails_and_the_old_pod_keeps_serving(kube: KubeEnv) -> None:
+    """Before the real control plane, the old ready pod kept such an update Succeeded."""
+    kube.mlk(
+        "online-endpoint", "create", "-f", "endpoint.yml", "-n", "update-ep", "--set", f"compute=azureml:{COMPUTE}"
+    )
+    kube.mlk("online-deployment", "create", "-f", "blue.yml", "-e", "update-ep", "--all-traffic")
+    updated = kube.mlk(
+        "online-deployment",
+        "update",
+        "-f",
+        "blue.yml",
+        "-e",
+        "update-ep",
+        "--set",
+        "environment_variables.INIT_FAIL=1",
+        ok=False,
+    )
+    assert updated.exit_code != 0, updated.stderr
+    assert "CrashLoopBackOff" in updated.stderr and "init failed on purpose" in updated.stderr
+    shown = _json(kube.mlk("online-deployment", "show", "-n", "blue", "-e", "update-ep", "-o", "json"))
+    assert shown["provisioning_state"] == "Failed"
+    # the Deployment controller keeps the old pod until a new one is ready: the endpoint still answers
+    answer = _json(kube.mlk("online-endpoint", "invoke", "-n", "update-ep", "-r", "request.json", "-o", "json"))
+    assert answer["deployment"] == "blue"
+    kube.mlk("online-endpoint", "delete", "-n", "update-ep", "--yes")

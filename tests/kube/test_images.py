@@ -68,9 +68,7 @@ def test_conda_environment_is_built_pushed_and_pulled_by_digest(
     assert secret["metadata"]["ownerReferences"][0]["kind"] == "OnlineDeployment"
     auths = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))["auths"]
     assert auths[registry]["username"] == "robot"
-    workload = next(
-        d for d in kube.objects("deployments.apps", NAMESPACE) if d["metadata"]["name"] == object_name
-    )
+    workload = next(d for d in kube.objects("deployments.apps", NAMESPACE) if d["metadata"]["name"] == object_name)
     pod = workload["spec"]["template"]["spec"]
     assert pod["imagePullSecrets"] == [{"name": pull_secret}]
     assert pod["containers"][0]["image"] == image

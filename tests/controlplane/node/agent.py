@@ -37,8 +37,18 @@ def _micro_now() -> str:
 
 
 class Agent:
-    def __init__(self, api: Api, name: str, network: PodNetwork, root: Path, api_port: int, kubelet_port: int,
-                 cpus: str, gpus: int, backoff: float) -> None:
+    def __init__(
+        self,
+        api: Api,
+        name: str,
+        network: PodNetwork,
+        root: Path,
+        api_port: int,
+        kubelet_port: int,
+        cpus: str,
+        gpus: int,
+        backoff: float,
+    ) -> None:
         self.api, self.name, self.network, self.root = api, name, network, root
         self.api_port, self.kubelet_port, self.cpus, self.gpus = api_port, kubelet_port, cpus, gpus
         self.backoff = backoff
@@ -56,14 +66,22 @@ class Agent:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
         def cond(kind: str, value: str, reason: str, message: str) -> dict[str, str]:
-            return {"type": kind, "status": value, "reason": reason, "message": message,
-                    "lastHeartbeatTime": stamp, "lastTransitionTime": stamp}
+            return {
+                "type": kind,
+                "status": value,
+                "reason": reason,
+                "message": message,
+                "lastHeartbeatTime": stamp,
+                "lastTransitionTime": stamp,
+            }
 
         return {
             "capacity": capacity,
             "allocatable": capacity,
-            "addresses": [{"type": "InternalIP", "address": self.network.gateway},
-                          {"type": "Hostname", "address": self.name}],
+            "addresses": [
+                {"type": "InternalIP", "address": self.network.gateway},
+                {"type": "Hostname", "address": self.name},
+            ],
             "daemonEndpoints": {"kubeletEndpoint": {"Port": self.kubelet_port}},
             "conditions": [
                 cond("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory"),
@@ -72,10 +90,16 @@ class Agent:
                 cond("Ready", "True", "KubeletReady", "mlk test node agent is posting ready status"),
             ],
             "nodeInfo": {
-                "machineID": "mlk-test", "systemUUID": "mlk-test", "bootID": str(os.getpid()),
-                "kernelVersion": platform.release(), "osImage": "mlk test node (local processes)",
-                "containerRuntimeVersion": "mlk-node://0.1", "kubeletVersion": "v1.37.2", "kubeProxyVersion": "",
-                "operatingSystem": "linux", "architecture": "amd64",
+                "machineID": "mlk-test",
+                "systemUUID": "mlk-test",
+                "bootID": str(os.getpid()),
+                "kernelVersion": platform.release(),
+                "osImage": "mlk test node (local processes)",
+                "containerRuntimeVersion": "mlk-node://0.1",
+                "kubeletVersion": "v1.37.2",
+                "kubeProxyVersion": "",
+                "operatingSystem": "linux",
+                "architecture": "amd64",
             },
         }
 
@@ -99,8 +123,12 @@ class Agent:
         except ApiError as exc:
             if exc.status != 404:
                 raise
-            lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                     "metadata": {"name": self.name, "namespace": "kube-node-lease"}, "spec": spec}
+            lease = {
+                "apiVersion": "coordination.k8s.io/v1",
+                "kind": "Lease",
+                "metadata": {"name": self.name, "namespace": "kube-node-lease"},
+                "spec": spec,
+            }
             self.api.request("POST", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", lease)
 
     # --- logs for the API server ------------------------------------------------------------------------
@@ -148,8 +176,7 @@ class Agent:
             ):
                 return  # finished before this agent started: nothing to run
             slot = self._slot()
-            runner = PodRunner(self.api, obj, self.root / "pods" / uid, slot, self.network, self.api_port,
-                               self.backoff)
+            runner = PodRunner(self.api, obj, self.root / "pods" / uid, slot, self.network, self.api_port, self.backoff)
             self.runners[uid] = runner
         runner.update(obj)
 
@@ -202,10 +229,20 @@ class Agent:
 
 def main(args: Any) -> None:
     api = Api(Path(args.kubeconfig))
-    agent = Agent(api, args.name, PodNetwork(args.network_index), Path(args.root), args.api_port,
-                  args.kubelet_port, args.cpus, args.gpus, args.backoff)
-    kubelet_server.serve(agent.network.gateway, args.kubelet_port, Path(args.tls_cert), Path(args.tls_key),
-                         Path(args.ca), agent.find_log)
+    agent = Agent(
+        api,
+        args.name,
+        PodNetwork(args.network_index),
+        Path(args.root),
+        args.api_port,
+        args.kubelet_port,
+        args.cpus,
+        args.gpus,
+        args.backoff,
+    )
+    kubelet_server.serve(
+        agent.network.gateway, args.kubelet_port, Path(args.tls_cert), Path(args.tls_key), Path(args.ca), agent.find_log
+    )
     signal.signal(signal.SIGTERM, lambda *_: agent.stopping.set())
     try:
         agent.run()

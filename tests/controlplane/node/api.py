@@ -33,8 +33,11 @@ class Api:
         self.server = cluster["server"]
         folder = Path(tempfile.mkdtemp(prefix="mlk-node-api-"))
         files = {}
-        for key, name in (("certificate-authority-data", "ca"), ("client-certificate-data", "crt"),
-                          ("client-key-data", "key")):
+        for key, name in (
+            ("certificate-authority-data", "ca"),
+            ("client-certificate-data", "crt"),
+            ("client-key-data", "key"),
+        ):
             source = cluster if key.startswith("certificate-authority") else user
             path = folder / name
             path.write_bytes(base64.b64decode(source[key]))
@@ -53,8 +56,16 @@ class Api:
             self._local.session = session
         return session
 
-    def request(self, method: str, path: str, body: Any = None, *, content_type: str = "application/json",
-                params: dict[str, str] | None = None, ok_missing: bool = False) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        content_type: str = "application/json",
+        params: dict[str, str] | None = None,
+        ok_missing: bool = False,
+    ) -> Any:
         data = None if body is None else json.dumps(body)
         answer = self.session.request(
             method, self.server + path, data=data, params=params, headers={"Content-Type": content_type}, timeout=30
@@ -71,16 +82,29 @@ class Api:
     def merge_patch(self, path: str, body: Any) -> Any:
         return self.request("PATCH", path, body, content_type="application/merge-patch+json")
 
-    def watch(self, path: str, params: dict[str, str], on_event: Callable[[str, dict[str, Any]], None],
-              stopping: threading.Event) -> None:
+    def watch(
+        self,
+        path: str,
+        params: dict[str, str],
+        on_event: Callable[[str, dict[str, Any]], None],
+        stopping: threading.Event,
+    ) -> None:
         """List, then watch from the list's resourceVersion; list again when the watch expires (410)."""
         while not stopping.is_set():
             listed = self.get(path, params=params)
             version = listed["metadata"]["resourceVersion"]
             on_event("SYNC", {"items": listed["items"]})
             try:
-                for event in self._stream(path, {**params, "watch": "1", "resourceVersion": version,
-                                                  "allowWatchBookmarks": "true", "timeoutSeconds": "300"}):
+                for event in self._stream(
+                    path,
+                    {
+                        **params,
+                        "watch": "1",
+                        "resourceVersion": version,
+                        "allowWatchBookmarks": "true",
+                        "timeoutSeconds": "300",
+                    },
+                ):
                     if stopping.is_set():
                         return
                     if event["type"] == "ERROR":

@@ -11,7 +11,7 @@ only inside its mount namespace, so a server that writes outside its volumes fai
 from __future__ import annotations
 
 import base64
-import ctypes
+import contextlib
 import os
 import re
 import shlex
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.controlplane.cluster import LIBC, PR_SET_PDEATHSIG
 from tests.controlplane.node.api import Api
 from tests.controlplane.node.volumes import VolumeError, field_value
 
@@ -70,7 +71,7 @@ def environment(api: Api, ctx: PodContext, container: dict[str, Any]) -> dict[st
         else:
             data = dict(found.get("data") or {})
         if key is not None and key not in data and not optional:
-            raise VolumeError(f'couldn\'t find key {key} in {kind[:-1]} {namespace}/{name}')
+            raise VolumeError(f"couldn't find key {key} in {kind[:-1]} {namespace}/{name}")
         return data
 
     for source in container.get("envFrom") or []:
@@ -78,7 +79,9 @@ def environment(api: Api, ctx: PodContext, container: dict[str, Any]) -> dict[st
         for kind, field in (("secrets", "secretRef"), ("configmaps", "configMapRef")):
             if field in source:
                 ref = source[field]
-                env.update({prefix + k: v for k, v in lookup(kind, ref["name"], None, bool(ref.get("optional"))).items()})
+                env.update(
+                    {prefix + k: v for k, v in lookup(kind, ref["name"], None, bool(ref.get("optional"))).items()}
+                )
     for item in container.get("env") or []:
         if "value" in item:
             env[item["name"]] = expand(str(item["value"]), env)
@@ -152,9 +155,20 @@ def start(ctx: PodContext, container: dict[str, Any], env: dict[str, str], log: 
     """The container's process, in its own process group (so a stop reaches what it started)."""
     command = argv(container, env)
     wrapper = [
-        "nsenter", f"--net={ctx.netns}", "--",
-        "unshare", "--mount", "--uts", "--propagation", "private", "--",
-        "/bin/sh", "-c", _mount_script(ctx, container), container["name"], *command,
+        "nsenter",
+        f"--net={ctx.netns}",
+        "--",
+        "unshare",
+        "--mount",
+        "--uts",
+        "--propagation",
+        "private",
+        "--",
+        "/bin/sh",
+        "-c",
+        _mount_script(ctx, container),
+        container["name"],
+        *command,
     ]
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
@@ -164,18 +178,16 @@ def start(ctx: PodContext, container: dict[str, Any], env: dict[str, str], log: 
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
-            preexec_fn=_own_group_and_die_with_agent,
+            preexec_fn=_own_group_and_die_with_agent,  # noqa: PLW1509 - two system calls
         )
 
 
 def _own_group_and_die_with_agent() -> None:
     """Its own process group (a stop reaches all it started) and SIGKILL when the agent goes."""
     os.setsid()
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass

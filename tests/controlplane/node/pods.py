@@ -69,8 +69,13 @@ class ContainerRun:
             reason, message = self.waiting
             state = {"waiting": {"reason": reason, **({"message": message} if message else {})}}
         out: dict[str, Any] = {
-            "name": self.name, "image": image, "imageID": "", "ready": self.ready if not self.init else self.done,
-            "restartCount": self.restarts, "started": self.proc is not None, "state": state,
+            "name": self.name,
+            "image": image,
+            "imageID": "",
+            "ready": self.ready if not self.init else self.done,
+            "restartCount": self.restarts,
+            "started": self.proc is not None,
+            "state": state,
             "lastState": {"terminated": self.last} if self.last is not None and not self.done else {},
         }
         if self.proc is not None:
@@ -173,8 +178,11 @@ class PodRunner:
         code = run.proc.returncode
         exit_code = 128 - code if code < 0 else code
         run.last = {
-            "exitCode": exit_code, "reason": "Completed" if exit_code == 0 else "Error",
-            "startedAt": run.started_at, "finishedAt": now_rfc3339(), "containerID": f"mlk-node://{run.proc.pid}",
+            "exitCode": exit_code,
+            "reason": "Completed" if exit_code == 0 else "Error",
+            "startedAt": run.started_at,
+            "finishedAt": now_rfc3339(),
+            "containerID": f"mlk-node://{run.proc.pid}",
         }
         run.proc = None
         policy = self.restart_policy
@@ -223,8 +231,12 @@ class PodRunner:
         stamp = now_rfc3339()
 
         def condition(kind: str, value: bool, reason: str = "") -> dict[str, Any]:
-            out = {"type": kind, "status": "True" if value else "False", "lastTransitionTime": stamp,
-                   "lastProbeTime": None}
+            out = {
+                "type": kind,
+                "status": "True" if value else "False",
+                "lastTransitionTime": stamp,
+                "lastProbeTime": None,
+            }
             if reason and not value:
                 out["reason"] = reason
             return out
@@ -252,8 +264,15 @@ class PodRunner:
         else:
             waiting = ("ContainerCreating", self.setup_error)
             status["containerStatuses"] = [
-                {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False, "restartCount": 0,
-                 "started": False, "state": {"waiting": {"reason": waiting[0], "message": waiting[1] or None}}}
+                {
+                    "name": c["name"],
+                    "image": c.get("image", ""),
+                    "imageID": "",
+                    "ready": False,
+                    "restartCount": 0,
+                    "started": False,
+                    "state": {"waiting": {"reason": waiting[0], "message": waiting[1] or None}},
+                }
                 for c in self.pod["spec"]["containers"]
             ]
         return status
@@ -292,16 +311,23 @@ class PodRunner:
         for run in running:
             if run.proc is not None and run.proc.poll() is not None:
                 code = run.proc.returncode
-                run.last = {"exitCode": 128 - code if code < 0 else code, "reason": "Error" if code else "Completed",
-                            "startedAt": run.started_at, "finishedAt": now_rfc3339()}
+                run.last = {
+                    "exitCode": 128 - code if code < 0 else code,
+                    "reason": "Error" if code else "Completed",
+                    "startedAt": run.started_at,
+                    "finishedAt": now_rfc3339(),
+                }
                 run.proc, run.done = None, True
         self._write_status()
         if any(r.proc is not None for r in self.runs):
             return
         uid = self.pod["metadata"]["uid"]
         try:
-            self.api.request("DELETE", self.path, {"apiVersion": "v1", "kind": "DeleteOptions",
-                                                  "gracePeriodSeconds": 0, "preconditions": {"uid": uid}})
+            self.api.request(
+                "DELETE",
+                self.path,
+                {"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0, "preconditions": {"uid": uid}},
+            )
         except ApiError as exc:
             if exc.status not in (404, 409):
                 raise

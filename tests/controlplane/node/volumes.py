@@ -60,9 +60,11 @@ def field_value(pod: dict[str, Any], path: str) -> str:
     meta = pod["metadata"]
     for prefix, source in (("metadata.labels['", "labels"), ("metadata.annotations['", "annotations")):
         if path.startswith(prefix):
-            return str((meta.get(source) or {}).get(path[len(prefix):-2], ""))
+            return str((meta.get(source) or {}).get(path[len(prefix) : -2], ""))
     simple = {
-        "metadata.name": meta["name"], "metadata.namespace": meta["namespace"], "metadata.uid": meta["uid"],
+        "metadata.name": meta["name"],
+        "metadata.namespace": meta["namespace"],
+        "metadata.uid": meta["uid"],
         "spec.nodeName": pod["spec"].get("nodeName", ""),
         "spec.serviceAccountName": pod["spec"].get("serviceAccountName", ""),
         "status.podIP": (pod.get("status") or {}).get("podIP", ""),
