@@ -88,3 +88,7 @@ def ensure(say: object = print) -> Path:
     if callable(say):
         say(f"built in {time.monotonic() - started:.0f} s")
     return folder
+
+
+if __name__ == "__main__":  # .ci/run: python3 tests/controlplane/build.py (stdlib only, before any venv)
+    print(ensure(say=lambda m: print(m, file=sys.stderr)))

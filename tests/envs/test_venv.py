@@ -200,7 +200,7 @@ def test_inline_and_file_conda_share_the_environment(tmp_path: Path) -> None:
             "loosen the version",
         ),
         (
-            ["error: Failed to fetch: `https://pypi.org/simple/six/`", "  Caused by: dns error"],
+            ["error: Failed to fetch: `https://index.example/simple/six/`", "  Caused by: dns error"],
             "uv could not install",
             "could not reach the package index",
         ),
