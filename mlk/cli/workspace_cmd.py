@@ -51,6 +51,7 @@ def create(
     router_port: Annotated[int | None, typer.Option("--router-port", help="Port of the local endpoints.")] = None,
     use: Annotated[bool, typer.Option("--use", help="Make it the current workspace.")] = False,
 ) -> None:
+    from mlk.storage.config import sas_url_warnings
     from mlk.workspace.files import read_json, write_json
     from mlk.workspace.home import create_workspace, home
 
@@ -68,6 +69,8 @@ def create(
     ws = create_workspace(name, storage=storage, router_port=router_port, exist_ok=False)
     with ws.store() as store:  # reach the storage now: a wrong key is reported here, not at the first upload
         store.check()
+    for warning in sas_url_warnings(ws.storage_config()):  # a SAS URL that pods must not get
+        console.warning(warning)
     if use:
         write_json(home() / "config.json", {**read_json(home() / "config.json", {}), "workspace": name})
     console.result(_view(ws))

@@ -13,6 +13,15 @@ from mlk.workspace.home import Workspace
 CRD = "onlineendpoints.mlk.dev"
 
 
+POD_SECURITY_LEVEL = "restricted"
+"""What a namespace mlk creates enforces: inference pods meet it (non-root, no capabilities, seccomp)."""
+
+
+def namespace_object(name: str) -> dict[str, Any]:
+    labels = {f"pod-security.kubernetes.io/{mode}": POD_SECURITY_LEVEL for mode in ("enforce", "audit", "warn")}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+
+
 def attach(
     ws: Workspace,
     spec: Mapping[str, Any],
@@ -39,8 +48,8 @@ def attach(
                     f"namespace '{namespace}' does not exist in the cluster",
                     hint="create it (kubectl create namespace ...) or pass --create-namespace",
                 )
-            cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-            say(f"created namespace {namespace}")
+            cluster.apply(namespace_object(namespace))
+            say(f"created namespace {namespace} (Pod Security: {POD_SECURITY_LEVEL}, enforced)")
         server = cluster.api.configuration.host
     record = {
         "name": spec["name"],

@@ -142,6 +142,7 @@ def reconcile_deployment(
             keys_secret=names.keys_secret_name(str(endpoint["metadata"]["name"])),
             autoscaled_replicas=((body.get("status") or {}).get("autoscaler") or {}).get("replicas"),
             image_pull_secret=pull_secret,
+            router_namespace=NAMESPACE,
         )
     except ValueError as exc:
         patch.status.update(_failed("InvalidSpec", str(exc), body))
@@ -198,7 +199,9 @@ def _pull_secret(body: kopf.Body, spec: kopf.Spec) -> str | None:
         raise kopf.TemporaryError(str(exc), delay=10) from exc
 
 
-@kopf.timer(names.GROUP, names.VERSION, "onlinedeployments", interval=3600, initial_delay=60, idle=60)
+@kopf.timer(
+    names.GROUP, names.VERSION, "onlinedeployments", interval=storage.RENEW_INTERVAL_S, initial_delay=60, idle=60
+)
 def renew_storage(body: kopf.Body, spec: kopf.Spec, **_: Any) -> None:
     """Keep the pods' read-only SAS valid: a pod started by a scale-up next week must still fetch its model."""
     source = (spec.get("runtime") or {}).get("storage_secret")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -14,9 +15,18 @@ from mlk.k8s.cluster import Cluster
 from mlk.render import names
 from mlk.render.pod import STORAGE_SECRET_KEY
 
-SAS_HOURS = 7 * 24.0
-RENEW_BEFORE_S = 2 * 24 * 3600.0
+# The pods' SAS lives as short as its renewal allows. Pods use it only when they start (the storage-initializer
+# fetches the model, then nothing reads it), and a Secret they get is renewed before they can need it again
+# (a restarted pod reads the Secret anew). The renewal timer (renew_storage in mlk.operator.handlers) ticks
+# every RENEW_INTERVAL_S: a SAS is renewed at the first tick after less than RENEW_BEFORE_S is left, so with
+# 11 to 12 hours still to run, and a dozen missed ticks (operator restarts, an unreachable API server) still
+# renew it in time. A leaked pod Secret reads the workspace's storage for a day at most.
+RENEW_INTERVAL_S = 3600.0
+SAS_HOURS = 24.0
+RENEW_BEFORE_S = 12 * 3600.0
 EXPIRES = "mlk.dev/sas-expires"
+
+log = logging.getLogger(__name__)
 
 
 class MissingStorage(Exception):
@@ -38,12 +48,17 @@ def _workspace_config(cluster: Cluster, namespace: str, source: str) -> dict[str
 def read_only(config: Mapping[str, Any]) -> tuple[dict[str, Any], float | None]:
     """(pod storage configuration, its expiry as epoch seconds or None when it cannot expire here)."""
     from mlk.storage import open_store
-    from mlk.storage.config import StorageConfig
+    from mlk.storage.config import READ_ONLY_SAS_HINT, StorageConfig, pod_sas_refusal, sas_allows_http
 
     parsed = StorageConfig(**config)
     if parsed.type != "blob":
         raise ValueError("the workspace's storage is a local folder; pods can only read blob storage")
-    if parsed.sas_url:  # the workspace itself only has a SAS: hand it on (its own expiry applies)
+    if parsed.sas_url:  # the workspace itself only has a SAS: hand it on (its own expiry applies) if read-only
+        refusal = pod_sas_refusal(parsed.sas_url)
+        if refusal:
+            raise ValueError(f"{refusal}: pods get read and list permissions only; {READ_ONLY_SAS_HINT}")
+        if sas_allows_http(parsed.sas_url):
+            log.warning("the workspace's SAS URL handed to pods also allows plain http (spr=https,http or no spr=)")
         return {"type": "blob", "sas_url": parsed.sas_url}, None
     with open_store(parsed) as store:
         url = store.read_url(hours=SAS_HOURS)

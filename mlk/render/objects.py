@@ -79,3 +79,30 @@ def quantities(resources: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if resources is None:
         return None
     return {k: quantity(resources[k]) for k in sorted(resources)}
+
+
+NON_ROOT_USER = 65532
+"""The numeric user and group every pod mlk renders runs as (Pod Security `restricted` wants runAsNonRoot,
+and only a number lets the kubelet check it whatever the image says)."""
+POD_SECURITY: dict[str, Any] = {
+    "runAsNonRoot": True,
+    "runAsUser": NON_ROOT_USER,
+    "runAsGroup": NON_ROOT_USER,
+    "fsGroup": NON_ROOT_USER,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+TMP_VOLUME = "tmp"
+"""An emptyDir at /tmp: what a container with a read-only root filesystem may still write."""
+
+
+def container_security(*, read_only_root: bool) -> dict[str, Any]:
+    """No capabilities, no privilege escalation; the root filesystem read only where the program allows."""
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": read_only_root,
+        "capabilities": {"drop": ["ALL"]},
+    }
+
+
+def tmp_mount() -> dict[str, str]:
+    return {"name": TMP_VOLUME, "mountPath": "/tmp"}

@@ -22,7 +22,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from mlk.render.objects import quantities, quantity
+from mlk.render.objects import container_security, quantities, quantity, tmp_mount
 from mlk.specs.quantity import parse_quantity
 
 APP_ROOT = "/var/azureml-app"
@@ -120,8 +120,8 @@ def initializer(system_image: str, storage_secret: str, runtime: Mapping[str, An
         "args": [*args, "--dest", APP_ROOT],
         "env": [{"name": STORAGE_ENV, "valueFrom": secret}, {"name": "PYTHONUNBUFFERED", "value": "1"}],
         "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
-        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
-        "volumeMounts": [{"name": VOLUME, "mountPath": APP_ROOT}],
+        "securityContext": container_security(read_only_root=True),
+        "volumeMounts": [{"name": VOLUME, "mountPath": APP_ROOT}, tmp_mount()],
     }
 
 
@@ -152,7 +152,7 @@ def server(endpoint: str, deployment: Mapping[str, Any], image: str, res: Mappin
     """The inference-server container."""
     config = inference_config(deployment)
     runtime = deployment.get("runtime") or {}
-    mounts = [{"name": VOLUME, "mountPath": APP_ROOT}]
+    mounts = [{"name": VOLUME, "mountPath": APP_ROOT}, tmp_mount()]
     container: dict[str, Any] = {"name": "inference-server", "image": image}
     if config is None:
         port, live_path, ready_path = SERVER_PORT, "/", "/"
@@ -173,6 +173,9 @@ def server(endpoint: str, deployment: Mapping[str, Any], image: str, res: Mappin
             "livenessProbe": probe(deployment.get("liveness_probe"), live_path, live_port),
             "readinessProbe": probe(deployment.get("readiness_probe"), ready_path, ready_port),
             "resources": dict(res),
+            # mlk's server and azmlinfsrv write only to /tmp and the app volume; a custom container may
+            # write anywhere in its image, so its root stays writable
+            "securityContext": container_security(read_only_root=config is None),
             "volumeMounts": mounts,
         }
     )

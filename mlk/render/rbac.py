@@ -30,6 +30,7 @@ _OPERATOR_RULES: list[tuple[str, list[str], list[str]]] = [
     # what a deployment becomes
     ("apps", ["deployments"], WRITE),
     ("", ["secrets", "serviceaccounts", "services"], WRITE),
+    ("networking.k8s.io", ["networkpolicies"], WRITE),
     # readiness, crash reasons, get-logs
     ("", ["pods"], READ),
     ("", ["pods/log"], ["get"]),

@@ -20,23 +20,13 @@ import hashlib
 from typing import Any
 
 from mlk.render import names
-from mlk.render.objects import azure_tolerations, meta, secret_data
+from mlk.render.objects import POD_SECURITY, azure_tolerations, container_security, meta, secret_data
 from mlk.render.options import ExtensionOptions
 
 HTTP_PORT, HTTPS_PORT, OPERATOR_HEALTH_PORT = 8080, 8443, 8080
 TLS_DIR = "/etc/mlk/tls"
-_NON_ROOT = 65532
-_POD_SECURITY = {
-    "runAsNonRoot": True,
-    "runAsUser": _NON_ROOT,
-    "runAsGroup": _NON_ROOT,
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-_CONTAINER_SECURITY = {
-    "allowPrivilegeEscalation": False,
-    "readOnlyRootFilesystem": True,
-    "capabilities": {"drop": ["ALL"]},
-}
+_POD_SECURITY = POD_SECURITY
+_CONTAINER_SECURITY = container_security(read_only_root=True)
 _NAMESPACE_ENV = {"name": "MLK_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}
 
 

@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlk.render import names, pod
-from mlk.render.objects import azure_tolerations, meta, secret_data
+from mlk.render.objects import POD_SECURITY, TMP_VOLUME, azure_tolerations, meta, secret_data
+from mlk.render.options import DEFAULT_NAMESPACE
 
 ROLLOUT_DEADLINE_S = 1200
 """Azure's in-cluster create times out after 20 minutes; a rollout stuck longer is reported as failed."""
@@ -43,8 +44,9 @@ def deployment_objects(
     keys_secret: str | None = None,
     autoscaled_replicas: int | None = None,
     image_pull_secret: str | None = None,
+    router_namespace: str = DEFAULT_NAMESPACE,
 ) -> list[dict[str, Any]]:
-    """ServiceAccount, Deployment and Service of one online deployment.
+    """ServiceAccount, Deployment, Service and NetworkPolicy of one online deployment.
 
     `autoscaled_replicas`: under target_utilization, the count the autoscaler chose last (kept within
     min/max_instances), so applying the deployment again does not undo a scale-up.
@@ -52,7 +54,8 @@ def deployment_objects(
     `instance_type`: an InstanceType (or its spec); `storage_secret`: the Secret whose `storage.json` lets
     the storage-initializer read the models and code; `keys_secret`: the endpoint's keys Secret, recorded
     in an annotation for people reading the Deployment (no container mounts it: keys stay in the router);
-    `image_pull_secret`: the pods' dockerconfigjson Secret (default: the one runtime.image_pull_secret names).
+    `image_pull_secret`: the pods' dockerconfigjson Secret (default: the one runtime.image_pull_secret names);
+    `router_namespace`: where the extension's routers run, the only pods the NetworkPolicy lets in.
     """
     ep_name, _ = _unwrap(endpoint, names.LABEL_ENDPOINT)
     dep_name, spec = _unwrap(deployment, names.LABEL_DEPLOYMENT)
@@ -76,9 +79,10 @@ def deployment_objects(
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": pod.grace_seconds(spec),
+        "securityContext": POD_SECURITY,
         "initContainers": [init] if init else None,
         "containers": [pod.server(ep_name, spec, str(runtime["image"]), res)],
-        "volumes": [{"name": pod.VOLUME, "emptyDir": {}}],
+        "volumes": [{"name": pod.VOLUME, "emptyDir": {}}, {"name": TMP_VOLUME, "emptyDir": {}}],
         "nodeSelector": dict(sorted((it_spec.get("nodeSelector") or {}).items())) or None,
         "tolerations": tolerations,
         "imagePullSecrets": [{"name": str(pull)}] if pull else None,
@@ -123,7 +127,28 @@ def deployment_objects(
                 "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
             },
         },
+        network_policy(name, namespace, labels, selector, router_namespace),
     ]
+
+
+def network_policy(
+    name: str, namespace: str, labels: Mapping[str, str], selector: Mapping[str, str], router_namespace: str
+) -> dict[str, Any]:
+    """Only the extension's routers reach a deployment's pods: scoring goes through keys and traffic rules."""
+    routers = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": router_namespace}},
+        "podSelector": {"matchLabels": {names.LABEL_NAME: names.ROUTER}},
+    }
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": meta(name, namespace, labels=labels),
+        "spec": {
+            "podSelector": {"matchLabels": dict(selector)},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [routers], "ports": [{"port": "http", "protocol": "TCP"}]}],
+        },
+    }
 
 
 def endpoint_objects(endpoint: Mapping[str, Any], *, namespace: str, keys: Mapping[str, str]) -> list[dict[str, Any]]:

@@ -145,7 +145,8 @@ class BlobStore(ClosedOnExit):
             return self._blob(key).download_blob(max_concurrency=self.concurrency).readall()
 
     def read_url(self, key_prefix: str = "", *, hours: float = 24.0) -> str:
-        """A container SAS URL (read and list only) valid for `hours`, pointing at `key_prefix`."""
+        """A container SAS URL (read and list only; https only for an https account) valid for `hours`,
+        pointing at `key_prefix`."""
         check_key(key_prefix, allow_empty=True)
         account_key = getattr(self._client.credential, "account_key", None)
         if not account_key:
@@ -155,15 +156,16 @@ class BlobStore(ClosedOnExit):
                 "account_key",
             )
         now = datetime.now(UTC)
+        base = self._client.url.split("?", 1)[0].rstrip("/")
         sas = generate_container_sas(
             account_name=self._client.account_name or "",
             container_name=self._client.container_name,
             account_key=account_key,
-            permission=ContainerSasPermissions(read=True, list=True),
+            permission=ContainerSasPermissions(read=True, list=True),  # sp=rl, nothing else
             start=now - timedelta(minutes=5),  # tolerate clock skew
             expiry=now + timedelta(hours=hours),
+            protocol=sas_protocol(base),
         )
-        base = self._client.url.split("?", 1)[0].rstrip("/")
         return f"{base}/{quote(key_prefix)}?{sas}" if key_prefix else f"{base}?{sas}"
 
     def describe(self) -> str:
@@ -243,6 +245,13 @@ class BlobStore(ClosedOnExit):
     def _reason(self, e: BaseException) -> str:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         return self.config.redact(first)[:300]
+
+
+def sas_protocol(account_url: str) -> str:
+    """The protocols (`spr=`) a SAS for `account_url` allows: https only for an https account. An http account
+    URL is an emulator's (Azurite) or a local development account's, which serves plain http only: its SAS
+    must allow http too, or it would be refused ("https,http")."""
+    return "https" if urlsplit(account_url).scheme.lower() != "http" else "https,http"
 
 
 def _stage(blob: BlobClient, block_id: str, data: bytes) -> None:

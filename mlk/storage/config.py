@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from mlk.errors import UsageError
 
@@ -23,6 +23,30 @@ _SECRET_PATTERNS = (
     re.compile(r"(?i)(\bsig=)[^&\s'\"]+"),
 )
 REDACTED = "***"
+
+# A service SAS's permissions (`sp=`), by letter. Pods get read and list only: anything else is refused.
+POD_SAS_PERMISSIONS = "rl"
+_SAS_PERMISSION_NAMES = {
+    "r": "read",
+    "a": "add",
+    "c": "create",
+    "w": "write",
+    "d": "delete",
+    "x": "delete versions",
+    "y": "permanent delete",
+    "l": "list",
+    "t": "tags",
+    "f": "filter by tags",
+    "m": "move",
+    "e": "execute",
+    "o": "ownership",
+    "p": "permissions",
+    "i": "immutability policy",
+}
+READ_ONLY_SAS_HINT = (
+    "give the workspace an account key or a connection string (mlk then derives a read-only SAS for the pods), "
+    "or a SAS URL with only read and list permissions (sp=rl)"
+)
 
 
 @dataclass(frozen=True)
@@ -107,6 +131,54 @@ class StorageConfig:
             return f"local folder {self.path or '(unset)'}"
         how = "connection string" if self.connection_string else "account key" if self.account_url else "SAS URL"
         return self.redact(f"blob container '{self.container_name()}' at {self.endpoint()} ({how})")
+
+
+def pod_sas_refusal(sas_url: str) -> str | None:
+    """Why this SAS URL must not be handed on to pods, or None when it grants read and list only (or carries
+    no signature, hence no credential). Read from the URL's query string only (`sp=`); never quotes `sig=`."""
+    query = parse_qs(urlsplit(sas_url).query)
+    if not query.get("sig"):
+        return None
+    permissions = "".join(query.get("sp", []))
+    if not permissions:
+        return (
+            "the workspace's SAS URL does not say what it grants (no sp=; a stored access policy's si= holds it), "
+            "so mlk cannot tell that it is read-only"
+        )
+    extra = [_SAS_PERMISSION_NAMES.get(p, repr(p)) for p in permissions if p not in POD_SAS_PERMISSIONS]
+    if not extra:
+        return None
+    return f"the workspace's SAS URL grants {', '.join(extra)} (sp={permissions}), not only read and list"
+
+
+def sas_allows_http(sas_url: str) -> bool:
+    """Whether a signed https SAS URL may also be used over plain http (`spr=https,http`, or no `spr=`), which
+    exposes its signature to anyone on the path. An http URL (Azurite, a development account) is not asked."""
+    parts = urlsplit(sas_url)
+    query = parse_qs(parts.query)
+    if parts.scheme != "https" or not query.get("sig"):
+        return False
+    protocols = ",".join(query.get("spr", [])) or "https,http"
+    return "http" in [p.strip() for p in protocols.split(",")]
+
+
+def sas_url_warnings(config: StorageConfig) -> list[str]:
+    """What is wrong with this workspace's SAS URL, said when the workspace is made (none without a SAS URL)."""
+    if not config.sas_url:
+        return []
+    warnings = []
+    refusal = pod_sas_refusal(config.sas_url)
+    if refusal:
+        warnings.append(
+            f"{refusal}. Pods on Kubernetes would receive it, so the operator refuses to hand it to them: "
+            f"Kubernetes deployments of this workspace will fail. To deploy there, {READ_ONLY_SAS_HINT}"
+        )
+    if sas_allows_http(config.sas_url):
+        warnings.append(
+            "the workspace's SAS URL may also be used over plain http (spr=https,http or no spr=), which shows "
+            "its signature to anyone on the way: make it for https only (spr=https)"
+        )
+    return warnings
 
 
 def _pairs(connection_string: str) -> dict[str, str]:

@@ -219,3 +219,26 @@ def test_an_update_whose_new_pods_crash_fails_and_the_old_pod_keeps_serving(kube
     answer = _json(kube.mlk("online-endpoint", "invoke", "-n", "update-ep", "-r", "request.json", "-o", "json"))
     assert answer["deployment"] == "blue"
     kube.mlk("online-endpoint", "delete", "-n", "update-ep", "--yes")
+
+
+def test_the_attached_namespace_enforces_pod_security_restricted(kube: KubeEnv) -> None:
+    namespace = next(n for n in kube.objects("namespaces") if n["metadata"]["name"] == NAMESPACE)
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    privileged = kube.cluster.kubectl(
+        "run",
+        "root-pod",
+        "-n",
+        NAMESPACE,
+        "--image=busybox",
+        "--restart=Never",
+        "--overrides",
+        json.dumps(
+            {
+                "spec": {
+                    "containers": [{"name": "root-pod", "image": "busybox", "securityContext": {"privileged": True}}]
+                }
+            }
+        ),
+        check=False,
+    )
+    assert privileged.returncode != 0 and "violates PodSecurity" in privileged.stderr

@@ -71,9 +71,9 @@ def test_golden_blue_on_an_instance_type_with_a_node_selector() -> None:
 
 def test_pod_shape_is_azures() -> None:
     objects = _objects(_blue())
-    assert [o["kind"] for o in objects] == ["ServiceAccount", "Deployment", "Service"]
+    assert [o["kind"] for o in objects] == ["ServiceAccount", "Deployment", "Service", "NetworkPolicy"]
     pod = _pod(objects)
-    assert pod["volumes"] == [{"name": "azureml-app", "emptyDir": {}}]
+    assert pod["volumes"] == [{"name": "azureml-app", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}]
     (init,) = pod["initContainers"]
     assert init["name"] == "storage-initializer" and init["image"] == SYSTEM_IMAGE
     assert init["command"] + init["args"] == [
@@ -292,3 +292,22 @@ def test_owned_by_adds_one_controller_reference() -> None:
         owned_by(service, {**owner, "metadata": {"name": "x", "namespace": "team-a"}})
     with pytest.raises(ValueError, match="namespace"):
         owned_by(service, {**owner, "metadata": {**owner["metadata"], "namespace": "other"}})
+
+
+def test_pods_meet_pod_security_restricted_and_only_routers_reach_them() -> None:
+    objects = _objects(_blue())
+    pod = _pod(objects)
+    assert pod["securityContext"]["runAsNonRoot"] is True and isinstance(pod["securityContext"]["runAsUser"], int)
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    for container in [*pod["initContainers"], *pod["containers"]]:
+        security = container["securityContext"]
+        assert security["capabilities"] == {"drop": ["ALL"]} and security["allowPrivilegeEscalation"] is False
+        assert security["readOnlyRootFilesystem"] is True  # mlk's server writes only to /tmp and its volume
+        assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+    policy = objects[-1]
+    assert policy["spec"]["podSelector"]["matchLabels"] == objects[1]["spec"]["selector"]["matchLabels"]
+    (rule,) = policy["spec"]["ingress"]
+    (source,) = rule["from"]
+    assert source["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "mlk-system"}
+    assert source["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "mlk-router"}
+    assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]
