@@ -95,12 +95,12 @@ def install(
     settings, given = parse_settings(config or [], config_protected or [])
     if dry_run or output_dir is not None:
         options = _options(settings, given, namespace, system_image, None)
-        objects = [*extension.render(options), extension.record_object(options, settings)]
+        objects = [*extension.render(options), extension.record_object(options, settings, given)]
         console.print(extension.write_manifests(objects, output_dir))
         return
     with extension.cluster_for(str(kubeconfig) if kubeconfig else None, kube_context) as cluster:
         options = _options(settings, given, namespace, system_image, cluster)
-        objects = [*extension.render(options), extension.record_object(options, settings)]
+        objects = [*extension.render(options), extension.record_object(options, settings, given)]
         extension.apply(cluster, objects, console.info)
         extension.run_helm(options, console.info)
         console.result(extension.components(cluster, namespace), columns=COLUMNS)
@@ -129,7 +129,7 @@ def update(
     from mlk.kube import extension
 
     with extension.cluster_for(str(kubeconfig) if kubeconfig else None, kube_context) as cluster:
-        previous = extension.installed_settings(cluster, namespace)
+        previous, installed_image = extension.installed_choices(cluster, namespace)
         changes = [*(config or []), *(config_protected or [])]
         merged = [f"{k}={v}" for k, v in previous.items() if k not in {c.split("=", 1)[0] for c in changes}]
         settings, given = parse_settings([*merged, *(config or [])], config_protected or [])
@@ -138,8 +138,9 @@ def update(
             console.info(f"running endpoints that go through the updated router/operator: {', '.join(affected)}")
             if not yes and sys.stdin.isatty() and not typer.confirm("Update the extension?"):
                 raise typer.Exit(1)
-        options = _options(settings, given, namespace, system_image, cluster)
-        extension.apply(cluster, [*extension.render(options), extension.record_object(options, settings)], console.info)
+        options = _options(settings, given, namespace, system_image or installed_image, cluster)
+        objects = [*extension.render(options), extension.record_object(options, settings, given)]
+        extension.apply(cluster, objects, console.info)
         console.result(extension.components(cluster, namespace), columns=COLUMNS)
 
 

@@ -52,8 +52,11 @@ def render(options: Any) -> list[dict[str, Any]]:
     return list(extension_manifests(options))
 
 
-def record_object(options: Any, settings: Mapping[str, Any]) -> dict[str, Any]:
+def record_object(options: Any, settings: Mapping[str, Any], given: Sequence[str]) -> dict[str, Any]:
+    """The install's record: what the user typed apart from what was resolved (an update must not take
+    a resolved default for a choice), and the system image it runs."""
     public = {k: v for k, v in settings.items() if k not in PROTECTED}
+    typed = {k: v for k, v in public.items() if k in given}
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -64,6 +67,7 @@ def record_object(options: Any, settings: Mapping[str, Any]) -> dict[str, Any]:
         },
         "data": {
             "settings.json": json.dumps(public, sort_keys=True),
+            "given.json": json.dumps(typed, sort_keys=True),
             "version": mlk.__version__,
             "systemImage": options.system_image,
         },
@@ -165,6 +169,18 @@ def installed_settings(cluster: Cluster, namespace: str) -> dict[str, Any]:
         )
     settings: dict[str, Any] = json.loads(record["data"]["settings.json"])
     return settings
+
+
+def installed_choices(cluster: Cluster, namespace: str) -> tuple[dict[str, Any], str | None]:
+    """(the settings the user typed at install or since, the system image installed) for `update`.
+    A record written before mlk kept them apart gives its resolved settings."""
+    record = cluster.get("v1", "ConfigMap", RECORD, namespace)
+    if record is None:
+        installed_settings(cluster, namespace)  # raises the not-installed error
+        return {}, None
+    data = record.get("data") or {}
+    typed: dict[str, Any] = json.loads(data.get("given.json") or data["settings.json"])
+    return typed, data.get("systemImage") or None
 
 
 def endpoints(cluster: Cluster) -> list[str]:

@@ -139,3 +139,24 @@ def test_attach_needs_the_extension_and_a_compute_file_works(cluster: ControlPla
     assert shown["kubernetes_version"] == "1.37"
     assert mlk("compute", "detach", "-n", "k8s-compute", "--yes").exit_code == 0
     assert mlk("compute", "show", "-n", "k8s-compute").exit_code != 0
+
+
+def test_update_keeps_what_install_chose(cluster: ControlPlane) -> None:
+    installed = mlk("extension", "install", "--config", *BASIC, "inferenceRouterHA=False", "--system-image", "mlk:mine")
+    assert installed.exit_code == 0, installed.stderr
+    updated = mlk("extension", "update", "--config", "inferenceRouterServiceType=NodePort", "--yes")
+    assert updated.exit_code == 0, updated.stderr
+    deployments = cluster.objects("deployments.apps", "mlk-system")
+    images = {d["metadata"]["name"]: d["spec"]["template"]["spec"]["containers"][0]["image"] for d in deployments}
+    assert images == {"mlk-operator": "mlk:mine", "mlk-router": "mlk:mine"}  # not a default nobody publishes
+    record = next(c for c in cluster.objects("configmaps", "mlk-system") if c["metadata"]["name"] == "mlk-extension")
+    typed = json.loads(record["data"]["given.json"])
+    assert typed["inferenceRouterHA"] is False and typed["inferenceRouterServiceType"] == "NodePort"
+    assert set(typed) == {
+        "enableInference",
+        "inferenceRouterServiceType",
+        "allowInsecureConnections",
+        "inferenceRouterHA",
+    }
+    resolved = json.loads(record["data"]["settings.json"])
+    assert len(resolved) > len(typed)  # defaults are resolved, and kept apart from what was typed
