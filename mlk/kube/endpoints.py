@@ -18,6 +18,10 @@ from mlk.workspace import keys as keys_of
 from mlk.workspace import state as desired
 from mlk.workspace.home import Workspace
 
+KEYS_ROTATED = "keys.mlk.dev/rotated"
+"""Marks a key rotation on the OnlineEndpoint. Not under mlk.dev/: kopf leaves its own prefix's annotations
+out of what it compares, and this one must make the operator's update handler run."""
+
 Say = Callable[[str], None]
 OPERATOR_WAIT = 60.0
 
@@ -203,6 +207,8 @@ def regenerate(ws: Workspace, name: str, compute: Mapping[str, Any], which: str)
     field = "primaryKey" if which == "primary" else "secondaryKey"
     value = base64.b64encode(csprng.token_urlsafe(32).encode()).decode()
     with connect(ws, compute) as cluster:
-        cluster.patch_merge(
-            "v1", "Secret", names.keys_secret_name(name), {"data": {field: value}}, str(compute["namespace"])
-        )
+        namespace = str(compute["namespace"])
+        cluster.patch_merge("v1", "Secret", names.keys_secret_name(name), {"data": {field: value}}, namespace)
+        # the operator copies the keys to where the routers read them when the endpoint changes
+        rotated = {"metadata": {"annotations": {KEYS_ROTATED: f"{time.time():.3f}"}}}
+        cluster.patch_merge(names.API_VERSION, "OnlineEndpoint", names.canonical(name), rotated, namespace)

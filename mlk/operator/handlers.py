@@ -19,7 +19,7 @@ from mlk.k8s.cluster import Cluster
 from mlk.operator import autoscale, registry, storage
 from mlk.operator.status import condition, deployment_status, failing_container
 from mlk.render import names
-from mlk.render.workload import deployment_objects, endpoint_objects, owned_by
+from mlk.render.workload import deployment_objects, endpoint_objects, owned_by, routed_keys
 
 NAMESPACE = os.environ.get("MLK_NAMESPACE", "mlk-system")
 SYSTEM_IMAGE = os.environ.get("MLK_SYSTEM_IMAGE", "ghcr.io/mlk-dev/mlk:latest")
@@ -75,7 +75,10 @@ def reconcile_endpoint(
             "tokenSecret": secrets.token_urlsafe(32),
         }
     for obj in endpoint_objects(dict(body), namespace=namespace, keys=keys):
-        cluster().apply(owned_by(obj, body))
+        applied = cluster().apply(owned_by(obj, body))
+        # the routers' copy (they read Secrets in the extension's namespace only); `regenerate-keys` marks
+        # the endpoint so that this runs again with the new keys
+        cluster().apply(routed_keys(name, namespace, applied, NAMESPACE))
     traffic = dict(spec.get("traffic") or {})
     generation = body.get("metadata", {}).get("generation")
     patch.status.update(
@@ -213,6 +216,13 @@ def _failed(reason: str, message: str, body: kopf.Body) -> dict[str, Any]:
     generation = int(body.get("metadata", {}).get("generation") or 1)
     previous = (body.get("status") or {}).get("conditions") or []
     return {"state": "Failed", "conditions": [condition("Ready", False, reason, message, generation, previous)]}
+
+
+@kopf.on.delete(names.GROUP, names.VERSION, "onlineendpoints", optional=True)
+def endpoint_deleted(name: str, namespace: str | None, **_: Any) -> None:
+    """The routers' copy of the keys has no owner reference (another namespace): it goes here."""
+    assert namespace is not None
+    cluster().delete("v1", "Secret", names.routed_keys_secret_name(namespace, name), NAMESPACE)
 
 
 def _is_router_service(name: str | None, namespace: str | None, **_: Any) -> bool:

@@ -84,6 +84,16 @@ def keys_secret_name(endpoint: str) -> str:
     return k8s_name(endpoint, "keys")
 
 
+LABEL_ENDPOINT_NAMESPACE = "mlk.dev/endpoint-namespace"
+ROUTED_KEYS = "routed-keys"
+"""Component label of the copies of endpoint keys the operator keeps in the extension's namespace: the
+routers read Secrets there and nowhere else (least privilege; RBAC cannot narrow a cluster-wide read)."""
+
+
+def routed_keys_secret_name(namespace: str, endpoint: str) -> str:
+    return k8s_name("keys", namespace, canonical(endpoint))
+
+
 def base_labels(component: str) -> dict[str, str]:
     """Labels every object mlk renders carries: who manages it and which part of mlk it is."""
     return {LABEL_MANAGED_BY: MANAGED_BY, LABEL_PART_OF: "mlk", LABEL_COMPONENT: component}

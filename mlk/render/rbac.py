@@ -45,10 +45,10 @@ _ROUTER_RULES: list[tuple[str, list[str], list[str]]] = [
     (names.GROUP, ["onlinedeployments", "onlineendpoints"], READ),
     # replicas that are ready, per deployment Service
     ("discovery.k8s.io", ["endpointslices"], READ),
-    # endpoint keys; RBAC cannot narrow a ClusterRole to Secrets by label, so this is read-only on
-    # Secrets — the router reads only those named by names.keys_secret_name
-    ("", ["secrets"], READ),
 ]
+# endpoint keys: only the operator's copies in the extension's own namespace (a Role, not a ClusterRole:
+# the router can read no Secret of any team's namespace)
+_ROUTER_NAMESPACE_RULES: list[tuple[str, list[str], list[str]]] = [("", ["secrets"], READ)]
 
 
 def _rules(rules: list[tuple[str, list[str], list[str]]]) -> list[dict[str, Any]]:
@@ -93,11 +93,32 @@ def service_accounts(options: ExtensionOptions) -> list[dict[str, Any]]:
     return [_service_account(names.OPERATOR, options), _service_account(names.ROUTER, options)]
 
 
+def _role(name: str, options: ExtensionOptions, rules: list[tuple[str, list[str], list[str]]]) -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": meta(name, options.namespace, labels=names.base_labels(_component(name))),
+        "rules": _rules(rules),
+    }
+
+
+def _role_binding(name: str, options: ExtensionOptions) -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": meta(name, options.namespace, labels=names.base_labels(_component(name))),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": options.namespace}],
+    }
+
+
 def rbac(options: ExtensionOptions) -> list[dict[str, Any]]:
-    """ClusterRoles, then their bindings (a binding to a missing role grants nothing until it exists)."""
+    """Roles, then their bindings (a binding to a missing role grants nothing until it exists)."""
     return [
         _cluster_role(names.OPERATOR, _OPERATOR_RULES),
         _cluster_role(names.ROUTER, _ROUTER_RULES),
+        _role(names.ROUTER, options, _ROUTER_NAMESPACE_RULES),
         _binding(names.OPERATOR, options),
         _binding(names.ROUTER, options),
+        _role_binding(names.ROUTER, options),
     ]

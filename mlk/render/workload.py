@@ -171,6 +171,22 @@ def endpoint_objects(endpoint: Mapping[str, Any], *, namespace: str, keys: Mappi
     ]
 
 
+def routed_keys(endpoint: str, namespace: str, keys_secret: Mapping[str, Any], system_namespace: str) -> dict[str, Any]:
+    """The copy of an endpoint's keys Secret that the routers read, in the extension's namespace."""
+    labels = {
+        **names.base_labels(names.ROUTED_KEYS),
+        **names.endpoint_labels(endpoint),
+        names.LABEL_ENDPOINT_NAMESPACE: namespace,
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": meta(names.routed_keys_secret_name(namespace, endpoint), system_namespace, labels=labels),
+        "type": "Opaque",
+        "data": dict(keys_secret.get("data") or {}),
+    }
+
+
 def owned_by(obj: Mapping[str, Any], owner: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of `obj` whose controller is `owner` (deleted with it; its deletion waits for `obj`'s).
 

@@ -1,7 +1,8 @@
 """The router's configuration from the cluster: mlk's custom resources, the keys Secrets and EndpointSlices.
 
 OnlineEndpoint       → an endpoint: auth mode, traffic, mirror traffic
-Secret <ep>-keys     → its keys (primaryKey, secondaryKey) and aml_token signing secret (tokenSecret)
+Secret keys-<ns>-<ep> → its keys (primaryKey, secondaryKey) and aml_token signing secret (tokenSecret): the
+                       operator's copy in the router's own namespace, the only Secrets the router may read
 OnlineDeployment     → a deployment of it: request_settings
 EndpointSlice        → the ready pods behind the deployment's Service: the replicas, by pod IP and port
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -27,12 +29,18 @@ from mlk.router.config import DeploymentConfig, EndpointConfig, RequestSettings,
 log = logging.getLogger("mlk.router")
 Obj = Mapping[str, Any]
 SLICE_SERVICE = "kubernetes.io/service-name"
-# (api version, kind, label selector): what the router reads, all namespaces.
+OWN_NAMESPACE = os.environ.get("MLK_NAMESPACE", "mlk-system")
+# (api version, kind, label selector, namespace): what the router reads (None: all namespaces).
 KINDS = (
-    (names.API_VERSION, "OnlineEndpoint", None),
-    (names.API_VERSION, "OnlineDeployment", None),
-    ("v1", "Secret", f"{names.LABEL_COMPONENT}=endpoint-keys,{names.LABEL_MANAGED_BY}={names.MANAGED_BY}"),
-    ("discovery.k8s.io/v1", "EndpointSlice", f"{names.LABEL_MANAGED_BY}={names.MANAGED_BY}"),
+    (names.API_VERSION, "OnlineEndpoint", None, None),
+    (names.API_VERSION, "OnlineDeployment", None, None),
+    (
+        "v1",
+        "Secret",
+        f"{names.LABEL_COMPONENT}={names.ROUTED_KEYS},{names.LABEL_MANAGED_BY}={names.MANAGED_BY}",
+        OWN_NAMESPACE,
+    ),
+    ("discovery.k8s.io/v1", "EndpointSlice", f"{names.LABEL_MANAGED_BY}={names.MANAGED_BY}", None),
 )
 WATCH_SECONDS = 300
 COALESCE_SECONDS = 0.05
@@ -75,7 +83,10 @@ def from_objects(
     endpoints: Iterable[Obj], deployments: Iterable[Obj], secrets: Iterable[Obj], slices: Iterable[Obj]
 ) -> RouterConfig:
     """The router configuration these objects describe (pure: the tests feed it objects directly)."""
-    by_secret = {(_meta(s).get("namespace"), _meta(s).get("name")): s for s in secrets}
+    by_secret = {
+        ((_meta(s).get("labels") or {}).get(names.LABEL_ENDPOINT_NAMESPACE), _label(s, names.LABEL_ENDPOINT)): s
+        for s in secrets
+    }
     by_service: dict[tuple[Any, str], list[Obj]] = {}
     for item in slices:
         by_service.setdefault((_meta(item).get("namespace"), _label(item, SLICE_SERVICE)), []).append(item)
@@ -91,7 +102,7 @@ def from_objects(
             log.warning("endpoint '%s' exists in several namespaces: %s keeps its scoring URI", name, namespace)
             continue
         spec = ep.get("spec") or {}
-        keys, token_secret = _keys(by_secret.get((namespace, names.keys_secret_name(name))))
+        keys, token_secret = _keys(by_secret.get((namespace, name)))
         deps = {}
         for dep in children.get((namespace, name), []):
             dep_name = _label(dep, names.AZURE_LABEL_DEPLOYMENT)
@@ -123,21 +134,21 @@ class KubernetesSource:
 
     def __init__(self, connect: Callable[[], Any]) -> None:
         self.connect = connect
-        self.objects: dict[str, dict[tuple[str, str], dict[str, Any]]] = {kind: {} for _, kind, _ in KINDS}
+        self.objects: dict[str, dict[tuple[str, str], dict[str, Any]]] = {kind: {} for _, kind, _, _ in KINDS}
         self.lock = threading.Lock()
         self.changed: asyncio.Event | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.stopping = threading.Event()
 
-    def _list(self, cluster: Any, api_version: str, kind: str, selector: str | None) -> None:
-        found = cluster.list(api_version, kind, None, label_selector=selector)
+    def _list(self, cluster: Any, api_version: str, kind: str, selector: str | None, namespace: str | None) -> None:
+        found = cluster.list(api_version, kind, namespace, label_selector=selector)
         with self.lock:
             self.objects[kind] = {(_meta(o).get("namespace") or "", _meta(o)["name"]): o for o in found}
 
     def load(self) -> RouterConfig:
         with self.connect() as cluster:
-            for api_version, kind, selector in KINDS:
-                self._list(cluster, api_version, kind, selector)
+            for api_version, kind, selector, namespace in KINDS:
+                self._list(cluster, api_version, kind, selector, namespace)
         return self.snapshot()
 
     def snapshot(self) -> RouterConfig:
@@ -151,14 +162,15 @@ class KubernetesSource:
         if self.loop is not None and self.changed is not None:
             self.loop.call_soon_threadsafe(self.changed.set)
 
-    def _follow(self, api_version: str, kind: str, selector: str | None) -> None:
+    def _follow(self, api_version: str, kind: str, selector: str | None, namespace: str | None) -> None:
         """List, then watch, forever (a thread per kind)."""
         while not self.stopping.is_set():
             try:
                 with self.connect() as cluster:
-                    self._list(cluster, api_version, kind, selector)
+                    self._list(cluster, api_version, kind, selector, namespace)
                     self.poke()
-                    for event, obj in cluster.watch(api_version, kind, timeout=WATCH_SECONDS, label_selector=selector):
+                    watch = cluster.watch(api_version, kind, namespace, timeout=WATCH_SECONDS, label_selector=selector)
+                    for event, obj in watch:
                         key = (_meta(obj).get("namespace") or "", _meta(obj).get("name"))
                         with self.lock:
                             if event == "DELETED":
@@ -175,9 +187,9 @@ class KubernetesSource:
     async def watch(self, apply: Callable[[RouterConfig], None]) -> None:
         self.loop = asyncio.get_running_loop()
         self.changed = asyncio.Event()
-        for api_version, kind, selector in KINDS:
+        for api_version, kind, selector, namespace in KINDS:
             threading.Thread(
-                target=self._follow, args=(api_version, kind, selector), name=f"watch-{kind}", daemon=True
+                target=self._follow, args=(api_version, kind, selector, namespace), name=f"watch-{kind}", daemon=True
             ).start()
         last = self.snapshot()
         try:

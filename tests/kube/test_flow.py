@@ -242,3 +242,14 @@ def test_the_attached_namespace_enforces_pod_security_restricted(kube: KubeEnv) 
         check=False,
     )
     assert privileged.returncode != 0 and "violates PodSecurity" in privileged.stderr
+
+
+def test_least_privilege_as_each_service_account_sees_it(kube: KubeEnv) -> None:
+    router, operator = "mlk-system:mlk-router", "mlk-system:mlk-operator"
+    assert not kube.cluster.can_i(router, "list", "secrets", "kube-system")
+    assert not kube.cluster.can_i(router, "get", "secrets", NAMESPACE)  # a team's namespace: not the router's
+    assert kube.cluster.can_i(router, "watch", "secrets", "mlk-system")  # the operator's copies of the keys
+    assert not kube.cluster.can_i(router, "create", "pods", NAMESPACE)
+    assert not kube.cluster.can_i(operator, "create", "clusterrolebindings")
+    assert not kube.cluster.can_i(operator, "delete", "nodes")
+    assert not kube.cluster.can_i(operator, "create", "pods", NAMESPACE)  # Deployments make pods, not the operator

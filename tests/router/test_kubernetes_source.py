@@ -42,7 +42,9 @@ def deployment(ep: str, name: str, namespace: str = "ml", **settings: int) -> di
 
 def keys(ep: str, namespace: str = "ml") -> dict[str, Any]:
     data = {"primaryKey": _b64("k1"), "secondaryKey": _b64("k2"), "tokenSecret": _b64("t")}
-    return {"metadata": {"name": names.keys_secret_name(ep), "namespace": namespace}, "data": data}
+    from mlk.render.workload import routed_keys
+
+    return routed_keys(ep, namespace, {"data": data}, "mlk-system")  # the operator's copy the router reads
 
 
 def endpoint_slice(ep: str, dep: str, addresses: list[tuple[str, bool]], port: int = 5001) -> dict[str, Any]:
