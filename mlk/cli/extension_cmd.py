@@ -96,6 +96,7 @@ def install(
     if dry_run or output_dir is not None:
         options = _options(settings, given, namespace, system_image, None)
         objects = [*extension.render(options), extension.record_object(options, settings, given)]
+        objects += extension.render_monitors(options)  # applied after the Helm charts (their CRDs)
         console.print(extension.write_manifests(objects, output_dir))
         return
     with extension.cluster_for(str(kubeconfig) if kubeconfig else None, kube_context) as cluster:
@@ -103,6 +104,7 @@ def install(
         objects = [*extension.render(options), extension.record_object(options, settings, given)]
         extension.apply(cluster, objects, console.info)
         extension.run_helm(options, console.info)
+        extension.apply_monitors(cluster, extension.render_monitors(options), console.info)
         console.result(extension.components(cluster, namespace), columns=COLUMNS)
 
 
@@ -141,6 +143,7 @@ def update(
         options = _options(settings, given, namespace, system_image or installed_image, cluster)
         objects = [*extension.render(options), extension.record_object(options, settings, given)]
         extension.apply(cluster, objects, console.info)
+        extension.apply_monitors(cluster, extension.render_monitors(options), console.info)
         console.result(extension.components(cluster, namespace), columns=COLUMNS)
 
 

@@ -101,6 +101,32 @@ def apply(cluster: Cluster, objects: Sequence[Mapping[str, Any]], say: Say) -> N
     say(f"applied {len(objects)} objects")
 
 
+MONITOR_CRD = "servicemonitors.monitoring.coreos.com"
+
+
+def render_monitors(options: Any) -> list[dict[str, Any]]:
+    from mlk.render.extension import monitoring_manifests
+
+    return list(monitoring_manifests(options))
+
+
+def apply_monitors(cluster: Cluster, monitors: Sequence[Mapping[str, Any]], say: Say) -> None:
+    """After the Helm charts: ServiceMonitors need kube-prometheus-stack's CRDs; skipped with a note without."""
+    if not monitors:
+        return
+    if cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", MONITOR_CRD) is None:
+        say(
+            "ServiceMonitors not applied: the cluster has no Prometheus operator CRDs yet "
+            "(run the helm commands above, then `mlk extension update`)"
+        )
+        return
+    _wait_established(cluster, [MONITOR_CRD])
+    cluster.refresh()
+    for obj in monitors:
+        cluster.apply(dict(obj))
+    say(f"applied {len(monitors)} ServiceMonitors")
+
+
 def _exists(cluster: Cluster, obj: Mapping[str, Any]) -> dict[str, Any] | None:
     meta = obj["metadata"]
     return cluster.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))

@@ -17,9 +17,17 @@ def configure(settings: kopf.OperatorSettings, **_: object) -> None:
     settings.posting.level = logging.WARNING
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
+    # server-side label selectors: the operator lists and watches mlk's Deployments, inference pods and
+    # Services only, never a cluster's thousands of others (kopf's `labels=` alone filters client-side)
+    from mlk.operator.follow import INFERENCE_PODS, MANAGED, selector
+
+    settings.watching.label_selectors["deployments"] = selector(MANAGED)
+    settings.watching.label_selectors["pods"] = selector(INFERENCE_PODS)
+    settings.watching.label_selectors["services"] = selector(MANAGED)
 
 
 def main(argv: list[str] | None = None) -> int:
+    import mlk.operator.follow
     import mlk.operator.handlers  # noqa: F401 - registers the handlers
 
     args = argv if argv is not None else sys.argv[1:]

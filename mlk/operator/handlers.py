@@ -17,7 +17,7 @@ import kopf
 
 from mlk.k8s.cluster import Cluster
 from mlk.operator import autoscale, registry, storage
-from mlk.operator.status import condition, deployment_status, failing_container
+from mlk.operator.status import condition
 from mlk.render import names
 from mlk.render.workload import deployment_objects, endpoint_objects, owned_by, routed_keys
 
@@ -241,61 +241,6 @@ def router_service_changed(**_: Any) -> None:
             cluster().patch_status(
                 names.API_VERSION, "OnlineEndpoint", meta["name"], {"status": update}, meta["namespace"]
             )
-
-
-@kopf.on.event("apps", "v1", "deployments", labels={names.LABEL_MANAGED_BY: names.MANAGED_BY})
-def workload_changed(body: kopf.Body, namespace: str | None, **_: Any) -> None:
-    """A child Deployment changed: bring its OnlineDeployment's status up to date."""
-    if namespace is not None:
-        _refresh(namespace, dict(body))
-
-
-@kopf.on.event(
-    "", "v1", "pods", labels={names.LABEL_MANAGED_BY: names.MANAGED_BY, names.LABEL_COMPONENT: "inference-server"}
-)
-def pod_changed(body: kopf.Body, namespace: str | None, **_: Any) -> None:
-    """A pod changed: a crash loop or a pull failure changes no Deployment field, only its pods."""
-    labels = body.get("metadata", {}).get("labels") or {}
-    if namespace is None or names.LABEL_ENDPOINT not in labels or names.LABEL_DEPLOYMENT not in labels:
-        return
-    name = names.deployment_object_name(labels[names.LABEL_ENDPOINT], labels[names.LABEL_DEPLOYMENT])
-    workload = cluster().get("apps/v1", "Deployment", name, namespace)
-    if workload is not None:
-        _refresh(namespace, workload)
-
-
-def _refresh(namespace: str, workload: dict[str, Any]) -> None:
-    owner = next(
-        (r for r in workload.get("metadata", {}).get("ownerReferences") or [] if r.get("kind") == "OnlineDeployment"),
-        None,
-    )
-    if owner is None:
-        return
-    parent = cluster().get(names.API_VERSION, "OnlineDeployment", owner["name"], namespace)
-    if parent is None:
-        return
-    generation = int(parent.get("metadata", {}).get("generation") or 1)
-    selector = ",".join(
-        f"{k}={v}" for k, v in (workload.get("spec", {}).get("selector", {}).get("matchLabels") or {}).items()
-    )
-    pods = cluster().list("v1", "Pod", namespace, label_selector=selector) if selector else []
-    previous = (parent.get("status") or {}).get("conditions") or []
-    status = deployment_status(workload, pods, generation, previous=previous)
-    failing = failing_container(pods) if status["state"] == "Failed" else None
-    if failing is not None:
-        try:
-            logs = cluster().pod_log(namespace, failing[0], failing[1], tail_lines=30)
-        except Exception:  # a container that never started has no log to show
-            logs = ""
-        if logs:
-            status = deployment_status(workload, pods, generation, logs, previous)
-    if _untimed(parent.get("status") or {}) != _untimed(status):  # pod events are many: write only changes
-        cluster().patch_status(names.API_VERSION, "OnlineDeployment", owner["name"], {"status": status}, namespace)
-
-
-def _untimed(status: dict[str, Any]) -> dict[str, Any]:
-    conditions = [{k: v for k, v in c.items() if k != "lastTransitionTime"} for c in status.get("conditions") or []]
-    return {**{k: v for k, v in status.items() if k != "autoscaler"}, "conditions": conditions}
 
 
 # --- autoscaling ----------------------------------------------------------------------------------------

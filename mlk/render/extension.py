@@ -7,6 +7,12 @@ The inference components appear only with enableInference (training alone needs 
 
 Volcano and kube-prometheus-stack are large, versioned upstream charts: mlk does not re-render them but
 runs their pinned Helm charts (`helm_commands`), as Azure's extension bundles them.
+
+`monitoring_manifests` are apart: ServiceMonitors for the routers and the DCGM exporter, kinds of the
+Prometheus operator's CRDs, which exist only once kube-prometheus-stack is installed. The caller applies
+them last, after `helm_commands` have run, and only when the cluster serves monitoring.coreos.com/v1
+ServiceMonitor; without it (helm not on PATH, the chart not yet installed) they are left out with a
+note, never failing the install. Being in the extension's namespace, they go when it is deleted.
 """
 
 from __future__ import annotations
@@ -17,18 +23,24 @@ from typing import Any
 from mlk.render import gpu, names, rbac, system
 from mlk.render.crds import crds
 from mlk.render.crs import default_instance_type, instance_type_cr
-from mlk.render.options import ExtensionOptions
+from mlk.render.options import PROMETHEUS_RELEASE, ExtensionOptions
 
 VOLCANO_REPO = ("volcano-sh", "https://volcano-sh.github.io/helm-charts")
 VOLCANO_CHART_VERSION = "1.13.0"
 VOLCANO_NAMESPACE = "volcano-system"
 PROMETHEUS_REPO = ("prometheus-community", "https://prometheus-community.github.io/helm-charts")
 PROMETHEUS_CHART_VERSION = "83.6.0"
-PROMETHEUS_RELEASE = "mlk-prometheus"
 PROMETHEUS_NAMESPACE = "mlk-monitoring"
 """Its own namespace: node-exporter needs host access, which the extension's `restricted` namespace refuses."""
 
-__all__ = ["ExtensionOptions", "extension_manifests", "helm_commands", "namespace"]
+__all__ = [
+    "PROMETHEUS_RELEASE",
+    "ExtensionOptions",
+    "extension_manifests",
+    "helm_commands",
+    "monitoring_manifests",
+    "namespace",
+]
 
 
 def namespace(options: ExtensionOptions) -> dict[str, Any]:
@@ -64,6 +76,20 @@ def extension_manifests(options: ExtensionOptions) -> list[dict[str, Any]]:
         objects.append(gpu.nvidia_device_plugin(options))
     if options.install_dcgm_exporter:
         objects += gpu.dcgm_exporter(options)
+    return [o for o in objects if o is not None]
+
+
+def monitoring_manifests(options: ExtensionOptions) -> list[dict[str, Any]]:
+    """ServiceMonitors so that Prometheus scrapes what mlk installs: the routers (with inference) and the
+    DCGM exporter (installDcgmExporter); none without a Prometheus operator (installPromOp=False and no
+    prometheusRelease). Apply them after `helm_commands` and only if the ServiceMonitor CRD exists."""
+    if options.monitoring_release is None:
+        return []
+    objects: list[dict[str, Any] | None] = []
+    if options.enable_inference:
+        objects.append(system.router_service_monitor(options))
+    if options.install_dcgm_exporter:
+        objects.append(gpu.dcgm_service_monitor(options))
     return [o for o in objects if o is not None]
 
 

@@ -4,6 +4,11 @@ Render is pure, so the PEM files that `sslCertPemFile`/`sslKeyPemFile` name are 
 their *contents* come in here. Whether `inferenceRouterHA` was typed by the user or is Azure's default
 matters on small clusters (the default falls back to one router replica below 3 nodes); resolved
 settings cannot tell, so the caller passes the setting names the user gave.
+
+Placement is in two parts: `nodeSelector.*` (Azure's) places mlk's operator and router; `gpuNodeSelector`
+(mlk's own, Azure has none) places the NVIDIA device plugin and DCGM exporter, which belong on GPU nodes
+whatever the operator's placement. `prometheusRelease` (mlk's own) names a kube-prometheus-stack the
+cluster already has, so that mlk's ServiceMonitors are picked up without installPromOp.
 """
 
 from __future__ import annotations
@@ -23,6 +28,28 @@ SERVICE_TYPES = ("LoadBalancer", "NodePort", "ClusterIP")
 HA_MIN_NODES = 3
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _HA_SETTINGS = ("inferenceRouterHA", "inferenceLoadBalancerHA")
+_LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+_LABEL_KEY = re.compile(rf"^([a-z0-9]([-a-z0-9.]{{0,251}}[a-z0-9])?/)?{_LABEL_NAME}$")
+_LABEL_VALUE = re.compile(rf"^({_LABEL_NAME})?$")
+GPU_NODE_SELECTOR = "nvidia.com/gpu.present=true"
+"""gpuNodeSelector's default: the label NVIDIA's GPU feature discovery (alone or in the GPU operator) puts on
+nodes with an NVIDIA GPU. Clusters without it label their GPU nodes so, or name their own label."""
+PROMETHEUS_RELEASE = "mlk-prometheus"
+"""The Helm release of the kube-prometheus-stack that installPromOp installs; its Prometheus selects the
+ServiceMonitors labelled `release: <release>` (the chart's default selector)."""
+
+
+def parse_node_label(text: str, setting: str) -> tuple[str, str | None] | None:
+    """`key=value` → (key, value); `key` → (key, None): any value; '' → None: no restriction."""
+    if not text:
+        return None
+    key, sep, value = text.partition("=")
+    if not _LABEL_KEY.match(key) or (sep and not _LABEL_VALUE.match(value)):
+        raise UsageError(
+            f"{setting} '{text}' is not a node label",
+            hint=f"KEY=VALUE or KEY (any value), e.g. {GPU_NODE_SELECTOR}; empty for every node",
+        )
+    return key, value if sep else None
 
 
 def default_system_image() -> str:
@@ -53,12 +80,18 @@ class ExtensionOptions:
     internal_load_balancer: str | None = None
     """internalLoadBalancerProvider: `azure` makes the router's LoadBalancer internal."""
     node_selector: Mapping[str, str] = field(default_factory=dict)
-    """nodeSelector.<key>=<value> settings: where mlk's own pods run."""
+    """nodeSelector.<key>=<value> settings: where mlk's operator and router run (not the GPU DaemonSets)."""
     install_nvidia_device_plugin: bool = False
     install_dcgm_exporter: bool = False
     install_prom_op: bool = True
     install_volcano: bool = True
     install_kube_state_metrics: bool = True
+    gpu_node_selector: str = GPU_NODE_SELECTOR
+    """gpuNodeSelector: `key=value` (or `key`: any value) of the label the GPU DaemonSets require of a node;
+    empty: every node. Separate from node_selector, which no longer applies to them."""
+    prometheus_release: str | None = None
+    """prometheusRelease: the Helm release of a kube-prometheus-stack already in the cluster (installPromOp
+    must then be False); mlk's ServiceMonitors carry `release: <it>`."""
     namespace: str = DEFAULT_NAMESPACE
     system_image: str = field(default_factory=default_system_image)
     node_count: int | None = None
@@ -78,6 +111,18 @@ class ExtensionOptions:
                 "HTTPS needs sslSecret, or sslCertPemFile + sslKeyPemFile",
                 hint="or set allowInsecureConnections=True for plain HTTP",
             )
+        parse_node_label(self.gpu_node_selector, "gpuNodeSelector")
+        if self.prometheus_release is not None:
+            if self.install_prom_op:
+                raise UsageError(
+                    "prometheusRelease names a Prometheus already in the cluster, but installPromOp installs mlk's",
+                    hint="set installPromOp=False with prometheusRelease, or leave prometheusRelease out",
+                )
+            if not self.prometheus_release or not _LABEL_VALUE.match(self.prometheus_release):
+                raise UsageError(
+                    f"prometheusRelease '{self.prometheus_release}' is not a valid label value",
+                    hint="the Helm release name of the kube-prometheus-stack (helm list -A)",
+                )
 
     @classmethod
     def from_config(
@@ -122,6 +167,8 @@ class ExtensionOptions:
             install_prom_op=config.get("installPromOp", True) is True,
             install_volcano=config.get("installVolcano", True) is True,
             install_kube_state_metrics=config.get("installKubeStateMetrics", True) is True,
+            gpu_node_selector=str(config.get("gpuNodeSelector", GPU_NODE_SELECTOR)).strip(),
+            prometheus_release=config.get("prometheusRelease") or None,
             namespace=namespace,
             system_image=system_image or default_system_image(),
             node_count=node_count,
@@ -138,6 +185,19 @@ class ExtensionOptions:
         if self.router_ha is not None:
             return self.router_ha
         return self.node_count is None or self.node_count >= HA_MIN_NODES
+
+    @property
+    def gpu_node_label(self) -> tuple[str, str | None] | None:
+        """gpuNodeSelector as (label key, value); value None: any value (Exists); None: no restriction."""
+        return parse_node_label(self.gpu_node_selector, "gpuNodeSelector")
+
+    @property
+    def monitoring_release(self) -> str | None:
+        """The `release` label mlk's ServiceMonitors carry for the Prometheus operator's Prometheus to select
+        them: mlk's own release with installPromOp, else prometheusRelease; None: no Prometheus operator."""
+        if self.install_prom_op:
+            return PROMETHEUS_RELEASE
+        return self.prometheus_release
 
     @property
     def router_replicas(self) -> int:

@@ -11,7 +11,12 @@ Contracts with the modules these pods run:
   MLK_ROUTER_SERVICE, MLK_SCORING_SCHEME and MLK_SCORING_HOST (sslCname, for scoring URIs); serves
   GET /healthz on :8080.
 - `python -m mlk.router.cluster [--http-port 8080] [--https-port 8443 --tls-cert F --tls-key F]`: reads
-  MLK_NAMESPACE; serves GET /healthz on each port it listens on.
+  MLK_NAMESPACE; serves GET /healthz and GET /metrics (Prometheus text) on each port it listens on.
+
+With a Prometheus operator (installPromOp, or prometheusRelease naming one already there) a ServiceMonitor
+has each router's /metrics scraped through the router Service's endpoints (every replica, not the
+load-balanced address): over `http` when insecure connections are allowed, else over `https` without
+verifying the certificate (it names sslCname, not the pod addresses Prometheus dials inside the cluster).
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from mlk.render.objects import POD_SECURITY, azure_tolerations, container_securi
 from mlk.render.options import ExtensionOptions
 
 HTTP_PORT, HTTPS_PORT, OPERATOR_HEALTH_PORT = 8080, 8443, 8080
+MONITORING_API = "monitoring.coreos.com/v1"
+"""The Prometheus operator's API (ServiceMonitor); its CRDs come with kube-prometheus-stack."""
 TLS_DIR = "/etc/mlk/tls"
 _POD_SECURITY = POD_SECURITY
 _CONTAINER_SECURITY = container_security(read_only_root=True)
@@ -198,3 +205,33 @@ def router_service(options: ExtensionOptions) -> dict[str, Any]:
         "metadata": meta(names.ROUTER, options.namespace, labels=_labels(names.ROUTER), annotations=annotations),
         "spec": {"type": options.router_service_type, "selector": _selector(names.ROUTER), "ports": ports},
     }
+
+
+def service_monitor(
+    options: ExtensionOptions, name: str, labels: dict[str, str], endpoint: dict[str, Any]
+) -> dict[str, Any] | None:
+    """A ServiceMonitor scraping `endpoint` (a Service port, by name) of the Service labelled
+    app.kubernetes.io/name=`name` in the extension's namespace, labelled `release: <release>` for the
+    Prometheus operator's Prometheus to select it; None without a Prometheus operator."""
+    release = options.monitoring_release
+    if release is None:
+        return None
+    return {
+        "apiVersion": MONITORING_API,
+        "kind": "ServiceMonitor",
+        "metadata": meta(name, options.namespace, labels={**labels, "release": release}),
+        "spec": {
+            "selector": {"matchLabels": {names.LABEL_NAME: name}},
+            "namespaceSelector": {"matchNames": [options.namespace]},
+            "endpoints": [{**endpoint, "path": "/metrics"}],
+        },
+    }
+
+
+def router_service_monitor(options: ExtensionOptions) -> dict[str, Any] | None:
+    """The routers' /metrics, on the Service's `http` port when there is one, else `https`."""
+    if options.allow_insecure:
+        endpoint: dict[str, Any] = {"port": "http", "scheme": "http"}
+    else:
+        endpoint = {"port": "https", "scheme": "https", "tlsConfig": {"insecureSkipVerify": True}}
+    return service_monitor(options, names.ROUTER, _labels(names.ROUTER), endpoint)

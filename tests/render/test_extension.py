@@ -91,7 +91,9 @@ def test_apply_order() -> None:
         *["CustomResourceDefinition"] * 3,
         *["ServiceAccount"] * 2,
         *["ClusterRole"] * 2,
+        "Role",
         *["ClusterRoleBinding"] * 2,
+        "RoleBinding",
         "Secret",
         "Deployment",
         "Deployment",
@@ -203,8 +205,8 @@ def test_gpu_parts_are_pinned() -> None:
         for d in _by_kind(objects, "DaemonSet")
     }
     assert images == {
-        "nvidia-device-plugin": "nvcr.io/nvidia/k8s-device-plugin:v0.17.0",
-        "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:3.3.9-3.6.1-ubuntu22.04",
+        "nvidia-device-plugin": "nvcr.io/nvidia/k8s-device-plugin:v0.20.1",
+        "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.6.1-4.8.4-distroless",
     }
     assert _one(objects, "Service", "dcgm-exporter")["spec"]["ports"][0]["port"] == 9400
     labels = _one(objects, "Namespace", "mlk-system")["metadata"]["labels"]
