@@ -37,6 +37,10 @@ SERVER_SCRIPT = (
     "echo \"mlk: this image has neither mlk's server (pip install mlk) nor azmlinfsrv "
     '(pip install azureml-inference-server-http)" >&2; exit 3'
 )
+LEAVE_ROTATION_SECONDS = 5
+"""preStop sleep of the inference server: the pod keeps serving while its EndpointSlice turns not-ready
+and every router drops it, and only then gets SIGTERM (without it, requests routed in that window met a
+closed port: 3 of 22,922 failed in a rolling update on the real control plane)."""
 GPU = "nvidia.com/gpu"
 STORAGE_SECRET_KEY = "storage.json"
 """Key of the storage Secret holding the workspace's storage configuration (JSON), credentials included."""
@@ -176,6 +180,7 @@ def server(endpoint: str, deployment: Mapping[str, Any], image: str, res: Mappin
             # mlk's server and azmlinfsrv write only to /tmp and the app volume; a custom container may
             # write anywhere in its image, so its root stays writable
             "securityContext": container_security(read_only_root=config is None),
+            "lifecycle": {"preStop": {"sleep": {"seconds": LEAVE_ROTATION_SECONDS}}},
             "volumeMounts": mounts,
         }
     )
@@ -183,6 +188,7 @@ def server(endpoint: str, deployment: Mapping[str, Any], image: str, res: Mappin
 
 
 def grace_seconds(deployment: Mapping[str, Any]) -> int:
-    """Long enough for a request in flight at SIGTERM to finish (mlk serve drains), and at least 30 s."""
+    """Long enough for the preStop pause and then a request in flight at SIGTERM to finish (mlk serve
+    drains), and at least 30 s."""
     timeout_ms = int((deployment.get("request_settings") or {}).get("request_timeout_ms", 5000))
-    return max(30, math.ceil(timeout_ms / 1000) + 5)
+    return max(30, LEAVE_ROTATION_SECONDS + math.ceil(timeout_ms / 1000) + 5)

@@ -253,3 +253,88 @@ def test_least_privilege_as_each_service_account_sees_it(kube: KubeEnv) -> None:
     assert not kube.cluster.can_i(operator, "create", "clusterrolebindings")
     assert not kube.cluster.can_i(operator, "delete", "nodes")
     assert not kube.cluster.can_i(operator, "create", "pods", NAMESPACE)  # Deployments make pods, not the operator
+
+
+def test_rolling_update_and_delete_drop_no_request(kube: KubeEnv) -> None:
+    """Clients keep scoring through the router's LoadBalancer address while blue rolls to a new version
+    and green (shifted to 0%) is deleted: terminating pods leave rotation before they stop."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    kube.mlk(
+        "online-endpoint", "create", "-f", "endpoint.yml", "-n", "steady-ep", "--set", f"compute=azureml:{COMPUTE}"
+    )
+    kube.mlk("online-deployment", "create", "-f", "blue.yml", "-e", "steady-ep", "--all-traffic")
+    kube.mlk("online-deployment", "create", "-f", "green.yml", "-e", "steady-ep")
+    kube.mlk("online-endpoint", "update", "-n", "steady-ep", "--traffic", "blue=50 green=50")
+    shown = _json(kube.mlk("online-endpoint", "show", "-n", "steady-ep", "-o", "json"))
+    key = _json(kube.mlk("online-endpoint", "get-credentials", "-n", "steady-ep", "-o", "json"))["primaryKey"]
+    body = (Path(__file__).resolve().parents[1] / "local" / "app" / "request.json").read_bytes()
+    stop, results = threading.Event(), {"ok": 0, "failed": []}  # type: dict[str, Any]
+    _invoke_until_ok_at(shown["scoring_uri"], key, body)
+
+    def client() -> None:
+        while not stop.is_set():
+            request = urllib.request.Request(shown["scoring_uri"], data=body, method="POST")
+            request.add_header("Authorization", f"Bearer {key}")
+            request.add_header("Content-Type", "application/json")
+            try:
+                with urllib.request.urlopen(request, timeout=30) as answer:
+                    answer.read()
+                results["ok"] += 1
+            except urllib.error.HTTPError as exc:
+                results["failed"].append(f"{exc.code} {time.strftime('%X')}: {exc.read()[:300]!r}")
+            except (urllib.error.URLError, OSError) as exc:
+                results["failed"].append(f"{time.strftime('%X')}: {exc!r}")
+
+    clients = [threading.Thread(target=client) for _ in range(3)]
+    for thread in clients:
+        thread.start()
+    try:
+        kube.mlk(
+            "online-deployment",
+            "update",
+            "-f",
+            "blue.yml",
+            "-e",
+            "steady-ep",
+            "--set",
+            "environment_variables.DEPLOYMENT_TAG=blue-2",
+        )
+        kube.mlk("online-endpoint", "update", "-n", "steady-ep", "--traffic", "blue=100 green=0")
+        kube.mlk("online-deployment", "delete", "-n", "green", "-e", "steady-ep", "--yes")
+        kube.wait_for(
+            "green's pods gone",
+            lambda: (
+                not [p for p in kube.objects("pods", NAMESPACE) if p["metadata"]["name"].startswith("steady-ep-green")]
+            ),
+            timeout=90,
+        )
+        time.sleep(2)
+    finally:
+        stop.set()
+        for thread in clients:
+            thread.join(60)
+    print(f"rolling update + delete under load: {results['ok']} answered, {len(results['failed'])} failed")
+    assert results["ok"] > 50, results
+    assert results["failed"] == [], f"{len(results['failed'])} of {results['ok']} failed: {results['failed'][:5]}"
+    kube.mlk("online-endpoint", "delete", "-n", "steady-ep", "--yes")
+
+
+def _invoke_until_ok_at(uri: str, key: str, body: bytes, timeout: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        request = urllib.request.Request(uri, data=body, method="POST")
+        request.add_header("Authorization", f"Bearer {key}")
+        request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                answer.read()
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)

@@ -10,16 +10,18 @@ Every status write is a merge patch of pods/status under the node's identity.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
 import signal
 import subprocess
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.controlplane.node import containers
+from tests.controlplane.node import containers, probes
 from tests.controlplane.node.api import Api, ApiError
 from tests.controlplane.node.probes import ProbeState
 from tests.controlplane.node.volumes import VolumeError, prepare
@@ -47,6 +49,8 @@ class ContainerRun:
     done: bool = False
     readiness: ProbeState | None = None
     liveness: ProbeState | None = None
+    pre_stop: Future[None] | None = None
+    pre_stop_until: float = 0.0
 
     @property
     def name(self) -> str:
@@ -303,10 +307,10 @@ class PodRunner:
         grace = self.pod["metadata"].get("deletionGracePeriodSeconds")
         grace = 30 if grace is None else int(grace)
         running = [r for r in self.runs if r.proc is not None]
+        late = now - self.terminating_since >= grace
         for run in running:
             assert run.proc is not None
-            if run.proc.poll() is None:
-                late = now - self.terminating_since >= grace
+            if run.proc.poll() is None and (late or self._pre_stop_done(run, now)):
                 containers.signal_group(run.proc, signal.SIGKILL if late else signal.SIGTERM)
         for run in running:
             if run.proc is not None and run.proc.poll() is not None:
@@ -332,6 +336,23 @@ class PodRunner:
             if exc.status not in (404, 409):
                 raise
         self.gone = True
+
+    def _pre_stop_done(self, run: ContainerRun, now: float) -> bool:
+        """The container's preStop hook (sleep, exec or httpGet) runs before its SIGTERM, as a kubelet's."""
+        hook = ((run.spec.get("lifecycle") or {}).get("preStop")) or {}
+        if not hook:
+            return True
+        if run.pre_stop is None:
+            assert run.proc is not None
+            run.pre_stop = probes.POOL.submit(self._run_hook, hook, run)
+            run.pre_stop_until = now + float((hook.get("sleep") or {}).get("seconds", 0))
+        return run.pre_stop.done() and now >= run.pre_stop_until
+
+    def _run_hook(self, hook: dict[str, Any], run: ContainerRun) -> None:
+        ip = str(self.pod["status"].get("podIP", ""))
+        with contextlib.suppress(Exception):  # a failed hook does not stop the termination
+            if "exec" in hook or "httpGet" in hook:
+                probes.run_once({**hook, "timeoutSeconds": 30}, run.spec, ip, run.proc.pid if run.proc else None)
 
     def kill(self) -> None:
         """The pod is gone from the API (force-deleted): stop at once."""
