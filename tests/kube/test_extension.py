@@ -7,6 +7,7 @@ Each test starts with no extension installed and leaves none behind (the session
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -160,3 +161,31 @@ def test_update_keeps_what_install_chose(cluster: ControlPlane) -> None:
     }
     resolved = json.loads(record["data"]["settings.json"])
     assert len(resolved) > len(typed)  # defaults are resolved, and kept apart from what was typed
+
+
+def test_the_scoring_uri_follows_a_load_balancer_address_that_arrives_later(cluster: ControlPlane) -> None:
+    clusterip = ["enableInference=True", "inferenceRouterServiceType=ClusterIP", "allowInsecureConnections=True"]
+    assert mlk("extension", "install", "--config", *clusterip).exit_code == 0
+    assert mlk("compute", "attach", "--type", "Kubernetes", "-n", "k8s", "--namespace", "ml", "--create-namespace")
+    created = mlk("online-endpoint", "create", "-f", str(EXAMPLES / "endpoint.yml"), "--set", "compute=azureml:k8s")
+    assert created.exit_code == 0, created.stderr
+    shown = json.loads(mlk("online-endpoint", "show", "-n", "my-endpoint", "-o", "json").stdout)
+    assert "127.213." not in shown["scoring_uri"]  # a ClusterIP router: no outside address yet
+    updated = mlk("extension", "update", "--config", "inferenceRouterServiceType=LoadBalancer", "--yes")
+    assert updated.exit_code == 0, updated.stderr
+
+    def address() -> str | None:
+        router = next(s for s in cluster.objects("services", "mlk-system") if s["metadata"]["name"] == "mlk-router")
+        ingress = ((router.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        return ingress[0].get("ip") if ingress else None
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ip = address()
+        uri = json.loads(mlk("online-endpoint", "show", "-n", "my-endpoint", "-o", "json").stdout)["scoring_uri"]
+        if ip and uri == f"http://{ip}/api/v1/endpoint/my-endpoint/score":
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError(f"scoring URI {uri} did not follow the LoadBalancer address {ip}")
+    assert mlk("online-endpoint", "delete", "-n", "my-endpoint", "--yes").exit_code == 0
