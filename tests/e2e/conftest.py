@@ -140,6 +140,21 @@ class Cluster:
             return api.list(api_version, kind, namespace, label_selector=label_selector)
 
     # --- deployments ----------------------------------------------------------------------------------
+    def deploy_blue(self, endpoint: str) -> None:
+        """blue.yml with all the traffic of `endpoint`, on mlk's image, Succeeded."""
+        blue = self.mlk_json(
+            "online-deployment",
+            "create",
+            "-f",
+            "blue.yml",
+            "-e",
+            endpoint,
+            "--set",
+            f"environment.image={self.image}",
+            "--all-traffic",
+        )
+        assert blue["provisioning_state"] == "Succeeded", blue
+
     def invoke(self, endpoint: str, *extra: str, timeout: float = 120) -> Any:
         """`mlk online-endpoint invoke`, retried while the route settles (a new pod, a new address)."""
         deadline = time.monotonic() + timeout

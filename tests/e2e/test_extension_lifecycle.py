@@ -24,18 +24,7 @@ def test_forced_delete_then_reinstall(cluster: Cluster) -> None:
     cluster.install("ClusterIP")
     cluster.attach()
     _create_endpoint(cluster)
-    blue = cluster.mlk_json(
-        "online-deployment",
-        "create",
-        "-f",
-        "blue.yml",
-        "-e",
-        ENDPOINT,
-        "--set",
-        f"environment.image={cluster.image}",
-        "--all-traffic",
-    )
-    assert blue["provisioning_state"] == "Succeeded", blue
+    cluster.deploy_blue(ENDPOINT)
     assert cluster.invoke(ENDPOINT)["deployment"] == "blue"
 
     # without --force, refused while an endpoint runs on it, and nothing deleted

@@ -81,18 +81,7 @@ def test_scoring_uri_follows_the_load_balancer_address(cluster: Cluster) -> None
     assert uri == f"http://{address}/api/v1/endpoint/{ENDPOINT}/score", uri
     cluster.wait_extension_ready()  # the update rolled the router
 
-    blue = cluster.mlk_json(
-        "online-deployment",
-        "create",
-        "-f",
-        "blue.yml",
-        "-e",
-        ENDPOINT,
-        "--set",
-        f"environment.image={cluster.image}",
-        "--all-traffic",
-    )
-    assert blue["provisioning_state"] == "Succeeded", blue
+    cluster.deploy_blue(ENDPOINT)
     key = cluster.mlk_json("online-endpoint", "get-credentials", "-n", ENDPOINT)["primaryKey"]
 
     errors: list[OSError] = []

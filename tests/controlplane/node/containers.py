@@ -10,7 +10,6 @@ only inside its mount namespace, so a server that writes outside its volumes fai
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
 import re
@@ -24,7 +23,7 @@ from typing import Any
 
 from tests.controlplane.cluster import LIBC, PR_SET_PDEATHSIG
 from tests.controlplane.node.api import Api
-from tests.controlplane.node.volumes import VolumeError, field_value
+from tests.controlplane.node.volumes import VolumeError, field_value, source_data
 
 _VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)|\$\$")
 IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -60,19 +59,10 @@ def environment(api: Api, ctx: PodContext, container: dict[str, Any]) -> dict[st
     }
 
     def lookup(kind: str, name: str, key: str | None, optional: bool) -> dict[str, str]:
-        path = f"/api/v1/namespaces/{namespace}/{kind}/{name}"
-        found = api.get(path, ok_missing=True)
-        if found is None:
-            if optional:
-                return {}
-            raise VolumeError(f'{kind[:-1]} "{name}" not found')
-        if kind == "secrets":
-            data = {k: base64.b64decode(v).decode(errors="replace") for k, v in (found.get("data") or {}).items()}
-        else:
-            data = dict(found.get("data") or {})
+        data = source_data(api, namespace, kind, name, optional)
         if key is not None and key not in data and not optional:
             raise VolumeError(f"couldn't find key {key} in {kind[:-1]} {namespace}/{name}")
-        return data
+        return {k: v.decode(errors="replace") for k, v in data.items()}
 
     for source in container.get("envFrom") or []:
         prefix = source.get("prefix", "")

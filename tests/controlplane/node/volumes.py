@@ -35,23 +35,17 @@ def _pick(data: dict[str, bytes], items: list[dict[str, Any]] | None) -> dict[st
     return {i.get("path", i["key"]): data[i["key"]] for i in items if i["key"] in data}
 
 
-def _secret(api: Api, namespace: str, name: str, optional: bool) -> dict[str, bytes]:
-    found = api.get(f"/api/v1/namespaces/{namespace}/secrets/{name}", ok_missing=True)
+def source_data(api: Api, namespace: str, kind: str, name: str, optional: bool) -> dict[str, bytes]:
+    """The keys of a Secret or ConfigMap (`kind`: secrets | configmaps); {} for a missing optional one."""
+    found = api.get(f"/api/v1/namespaces/{namespace}/{kind}/{name}", ok_missing=True)
     if found is None:
         if optional:
             return {}
-        raise VolumeError(f'secret "{name}" not found')
-    return {k: base64.b64decode(v) for k, v in (found.get("data") or {}).items()}
-
-
-def _config_map(api: Api, namespace: str, name: str, optional: bool) -> dict[str, bytes]:
-    found = api.get(f"/api/v1/namespaces/{namespace}/configmaps/{name}", ok_missing=True)
-    if found is None:
-        if optional:
-            return {}
-        raise VolumeError(f'configmap "{name}" not found')
-    data = {k: v.encode() for k, v in (found.get("data") or {}).items()}
-    data.update({k: base64.b64decode(v) for k, v in (found.get("binaryData") or {}).items()})
+        raise VolumeError(f'{kind[:-1]} "{name}" not found')
+    encoded = found.get("data" if kind == "secrets" else "binaryData") or {}
+    data = {k: base64.b64decode(v) for k, v in encoded.items()}
+    if kind == "configmaps":
+        data.update({k: v.encode() for k, v in (found.get("data") or {}).items()})
     return data
 
 
@@ -100,11 +94,12 @@ def _projected(api: Api, pod: dict[str, Any], spec: dict[str, Any]) -> dict[str,
             files[token["path"]] = service_account_token(api, pod, token.get("audience"), seconds)
         elif "configMap" in source:
             ref = source["configMap"]
-            data = _config_map(api, namespace, ref["name"], bool(ref.get("optional")))
+            data = source_data(api, namespace, "configmaps", ref["name"], bool(ref.get("optional")))
             files.update(_pick(data, ref.get("items")))
         elif "secret" in source:
             ref = source["secret"]
-            files.update(_pick(_secret(api, namespace, ref["name"], bool(ref.get("optional"))), ref.get("items")))
+            data = source_data(api, namespace, "secrets", ref["name"], bool(ref.get("optional")))
+            files.update(_pick(data, ref.get("items")))
         elif "downwardAPI" in source:
             for item in source["downwardAPI"].get("items") or []:
                 files[item["path"]] = field_value(pod, item["fieldRef"]["fieldPath"]).encode()
@@ -123,11 +118,13 @@ def prepare(api: Api, pod: dict[str, Any], root: Path) -> dict[str, Path]:
         else:
             if "secret" in volume:
                 ref = volume["secret"]
-                data = _pick(_secret(api, namespace, ref["secretName"], bool(ref.get("optional"))), ref.get("items"))
+                found = source_data(api, namespace, "secrets", ref["secretName"], bool(ref.get("optional")))
+                data = _pick(found, ref.get("items"))
                 mode = int(ref.get("defaultMode", 0o644))
             elif "configMap" in volume:
                 ref = volume["configMap"]
-                data = _pick(_config_map(api, namespace, ref["name"], bool(ref.get("optional"))), ref.get("items"))
+                found = source_data(api, namespace, "configmaps", ref["name"], bool(ref.get("optional")))
+                data = _pick(found, ref.get("items"))
                 mode = int(ref.get("defaultMode", 0o644))
             elif "projected" in volume:
                 data = _projected(api, pod, volume["projected"])
