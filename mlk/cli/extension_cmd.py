@@ -128,14 +128,14 @@ def update(
     system_image: Image = None,
     yes: Yes = False,
 ) -> None:
-    from mlk.kube import extension
+    from mlk.kube import extension, teardown
 
     with extension.cluster_for(str(kubeconfig) if kubeconfig else None, kube_context) as cluster:
         previous, installed_image = extension.installed_choices(cluster, namespace)
         changes = [*(config or []), *(config_protected or [])]
         merged = [f"{k}={v}" for k, v in previous.items() if k not in {c.split("=", 1)[0] for c in changes}]
         settings, given = parse_settings([*merged, *(config or [])], config_protected or [])
-        affected = extension.endpoints(cluster)
+        affected = teardown.endpoints(cluster)
         if affected:
             console.info(f"running endpoints that go through the updated router/operator: {', '.join(affected)}")
             if not yes and sys.stdin.isatty() and not typer.confirm("Update the extension?"):
@@ -155,7 +155,7 @@ def delete(
     yes: Yes = False,
     force: Annotated[bool, typer.Option("--force", help="Even with endpoints.")] = False,
 ) -> None:
-    from mlk.kube import extension
+    from mlk.kube import extension, teardown
 
     with extension.cluster_for(str(kubeconfig) if kubeconfig else None, kube_context) as cluster:
         settings = extension.installed_settings(cluster, namespace)
@@ -166,7 +166,7 @@ def delete(
         ):
             raise typer.Exit(1)
         options = _options(settings, list(settings), namespace, None, cluster)
-        extension.delete(cluster, namespace, extension.render(options), force=force, say=console.info)
+        teardown.delete(cluster, namespace, extension.render(options), force=force, say=console.info)
 
 
 @command(app, "build-image", help="Build mlk's own image (operator, router, storage-initializer, server).")
