@@ -27,6 +27,10 @@ from tests.controlplane.node.volumes import VolumeError, field_value, source_dat
 
 _VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)|\$\$")
 IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+KEEP = (Path(__file__).resolve().parents[3], Path(sys.prefix), Path(sys.base_prefix))
+"""What stands in for every image: this checkout (mlk), its virtual environment and the Python under it."""
+HOLD = "/run/mlk-node-hold"
+"""Where a container's mount namespace holds KEEP paths while volumes are mounted over their parents."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +136,15 @@ def _mount_script(ctx: PodContext, container: dict[str, Any]) -> str:
     working = container.get("workingDir")
     if working:
         lines.append(f"mkdir -p {shlex.quote(working)}")
+    # The "image" is this checkout and its virtual environment: a volume mounted over one of its parents
+    # (an emptyDir at /tmp, with the checkout under /tmp) must not hide it. Hold it aside, bind it back after.
+    targets = [t for _, t, _ in binds]
+    kept = [p for p in KEEP if any(str(p).startswith(t.rstrip("/") + "/") for t in targets)]
+    for n, path in enumerate(kept):
+        lines.append(f"mkdir -p {HOLD}/{n} && mount --bind {shlex.quote(str(path))} {HOLD}/{n}")
     lines += bind_lines  # before the root turns read only: a bind keeps the flags of the mount it comes from
+    for n, path in enumerate(kept):
+        lines.append(f"mkdir -p {shlex.quote(str(path))} && mount --bind {HOLD}/{n} {shlex.quote(str(path))}")
     if (container.get("securityContext") or {}).get("readOnlyRootFilesystem"):
         lines.append("mount -o remount,bind,ro /")
     if working:
