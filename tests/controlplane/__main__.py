@@ -19,7 +19,7 @@ from tests.controlplane.cluster import Cluster
 DEFAULT_ROOT = Path(os.environ.get("MLK_TEST_CLUSTER", "/tmp/mlk-test-cluster"))
 
 
-def start(root: Path, kubeconfig: Path | None, gpus: int, timeout: float = 180) -> Path:
+def start(root: Path, kubeconfig: Path | None, gpus: int, timeout: float = 180, runtime: str = "process") -> Path:
     """Start the supervisor in the background and wait until the cluster is ready; the admin kubeconfig."""
     build.ensure(say=lambda m: print(m, file=sys.stderr))
     if (root / "ready").exists():
@@ -28,6 +28,7 @@ def start(root: Path, kubeconfig: Path | None, gpus: int, timeout: float = 180) 
     root.mkdir(parents=True)
     root.chmod(0o700)
     argv = [sys.executable, "-m", "tests.controlplane", "supervise", "--root", str(root), "--gpus", str(gpus)]
+    argv += ["--runtime", runtime]
     repo = Path(__file__).resolve().parents[2]
     with open(root / "supervisor.log", "wb") as log:
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=repo, start_new_session=True)
@@ -72,6 +73,12 @@ def main() -> None:
         cmd.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="the cluster's folder (state, logs)")
         if name in ("start", "supervise"):
             cmd.add_argument("--gpus", type=int, default=0, help="nvidia.com/gpu the node reports")
+            cmd.add_argument(
+                "--runtime",
+                choices=("process", "docker"),
+                default="process",
+                help="the node runs containers as local processes, or through the Docker engine",
+            )
         if name == "start":
             cmd.add_argument("--kubeconfig", type=Path, help="write the admin kubeconfig here")
     args = parser.parse_args()
@@ -79,7 +86,7 @@ def main() -> None:
         print(build.ensure(say=lambda m: print(m, file=sys.stderr)))
     elif args.command == "start":
         started = time.monotonic()
-        admin = start(args.root, args.kubeconfig, args.gpus)
+        admin = start(args.root, args.kubeconfig, args.gpus, runtime=args.runtime)
         print(f"test cluster ready in {time.monotonic() - started:.1f} s; kubeconfig: {args.kubeconfig or admin}")
     elif args.command == "stop":
         stop(args.root)
@@ -87,7 +94,7 @@ def main() -> None:
         ready = args.root / "ready"
         print(json.loads(ready.read_text()) if ready.exists() else "not running")
     else:
-        Cluster(args.root, gpus=args.gpus).run()
+        Cluster(args.root, gpus=args.gpus, runtime=args.runtime).run()
 
 
 if __name__ == "__main__":

@@ -86,6 +86,8 @@ class Cluster:
     gpus: int = 0
     backoff: float = 10.0
     lb_delay: float = 2.0
+    runtime: str = "process"
+    """process: containers as local processes; docker: as containers of the Docker engine."""
     procs: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
 
     @property
@@ -302,6 +304,8 @@ class Cluster:
                 str(self.gpus),
                 "--backoff",
                 str(self.backoff),
+                "--runtime",
+                self.runtime,
             ],
             env={"PYTHONUNBUFFERED": "1"},
         )

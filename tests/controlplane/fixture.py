@@ -8,6 +8,7 @@ it properly. Needs root (pod network namespaces) and the built binaries (built h
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -35,11 +36,13 @@ class ControlPlane:
     """The host's address on the pod network: what pods reach this machine's services at."""
     started_in: float
 
-    def kubectl(self, *args: str, check: bool = True, as_user: str | None = None) -> subprocess.CompletedProcess[str]:
+    def kubectl(
+        self, *args: str, check: bool = True, as_user: str | None = None, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         argv = [str(build.cache_folder() / "kubectl"), "--kubeconfig", str(self.kubeconfig), *args]
         if as_user:
             argv.append(f"--as={as_user}")
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+        done = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60, check=False)
         if check and done.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} → {done.returncode}\n{done.stdout}{done.stderr}")
         return done
@@ -61,17 +64,18 @@ class ControlPlane:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
-def _start(root: Path) -> tuple[subprocess.Popen[bytes], ControlPlane]:
+def _start(root: Path, runtime: str = "process") -> tuple[subprocess.Popen[bytes], ControlPlane]:
     if os.geteuid() != 0:
         pytest.fail("the test control plane needs root: its pods get network namespaces of their own")
     if shutil.which("ip") is None or shutil.which("nsenter") is None:
         pytest.fail("the test control plane needs iproute2 and util-linux (apt-get install iproute2 util-linux)")
     build.ensure(say=lambda m: print(m, file=sys.stderr))
     started = time.monotonic()
+    root.mkdir(parents=True, exist_ok=True)
     root.chmod(0o700)
     with open(root / "supervisor.log", "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.controlplane", "supervise", "--root", str(root)],
+            [sys.executable, "-m", "tests.controlplane", "supervise", "--root", str(root), "--runtime", runtime],
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=REPO,
@@ -91,10 +95,10 @@ def _start(root: Path) -> tuple[subprocess.Popen[bytes], ControlPlane]:
     return proc, plane
 
 
-@pytest.fixture(scope="session")
-def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    root = tmp_path_factory.mktemp("control-plane")
-    proc, plane = _start(root)
+@contextlib.contextmanager
+def running(root: Path, runtime: str = "process") -> Iterator[ControlPlane]:
+    """A test cluster owned by this process (its supervisor dies with it), stopped on leaving."""
+    proc, plane = _start(root, runtime)
     try:
         yield plane
     finally:
@@ -103,3 +107,9 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
             proc.wait(90)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    with running(tmp_path_factory.mktemp("control-plane")) as plane:
+        yield plane

@@ -66,13 +66,17 @@ class PodNetwork:
     def sandbox_name(self, slot: int) -> str:
         return f"{self.bridge}-{slot}"
 
-    def add_sandbox(self, slot: int) -> tuple[str, Path]:
-        """A network namespace for one pod, wired to the bridge: its address and the namespace's path."""
+    def add_sandbox(self, slot: int, pid: int | None = None) -> tuple[str, Path]:
+        """A network namespace for one pod, wired to the bridge: its address and the namespace's path.
+        With `pid`: that process's namespace (a pause container's), named for the pod."""
         name = self.sandbox_name(slot)
         host_end, pod_end = f"{self.bridge}v{slot}", f"{self.bridge}p{slot}"
         _ip("netns", "del", name, check=False)  # a leftover of a crashed agent
         _ip("link", "del", host_end, check=False)
-        _ip("netns", "add", name)
+        if pid is None:
+            _ip("netns", "add", name)
+        else:
+            _ip("netns", "attach", name, str(pid))
         _ip("link", "add", host_end, "type", "veth", "peer", "name", pod_end)
         _ip("link", "set", pod_end, "netns", name)
         _ip("link", "set", host_end, "master", self.bridge)

@@ -19,4 +19,15 @@ parser.add_argument("--ca", required=True)
 parser.add_argument("--cpus", default="16", help="the cpu capacity the Node reports")
 parser.add_argument("--gpus", type=int, default=0, help="nvidia.com/gpu capacity to report (0: none)")
 parser.add_argument("--backoff", type=float, default=10.0, help="first crash-loop back-off, seconds")
+parser.add_argument(
+    "--runtime",
+    choices=("process", "docker"),
+    default="process",
+    help="containers as local processes, or as Docker containers",
+)
+parser.add_argument(
+    "--pause-image",
+    default="mlk-base/python:3.11-bookworm",
+    help="the Docker runtime's sandbox image (it needs python3)",
+)
 main(parser.parse_args())

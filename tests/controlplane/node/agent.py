@@ -48,10 +48,12 @@ class Agent:
         cpus: str,
         gpus: int,
         backoff: float,
+        pause_image: str | None = None,
     ) -> None:
         self.api, self.name, self.network, self.root = api, name, network, root
         self.api_port, self.kubelet_port, self.cpus, self.gpus = api_port, kubelet_port, cpus, gpus
         self.backoff = backoff
+        self.pause_image = pause_image  # set: the Docker runtime
         self.runners: dict[str, PodRunner] = {}
         self.events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
         self.stopping = threading.Event()
@@ -176,7 +178,8 @@ class Agent:
             ):
                 return  # finished before this agent started: nothing to run
             slot = self._slot()
-            runner = PodRunner(self.api, obj, self.root / "pods" / uid, slot, self.network, self.api_port, self.backoff)
+            root = self.root / "pods" / uid
+            runner = PodRunner(self.api, obj, root, slot, self.network, self.api_port, self.backoff, self.pause_image)
             self.runners[uid] = runner
         runner.update(obj)
 
@@ -239,6 +242,7 @@ def main(args: Any) -> None:
         args.cpus,
         args.gpus,
         args.backoff,
+        args.pause_image if args.runtime == "docker" else None,
     )
     kubelet_server.serve(
         agent.network.gateway, args.kubelet_port, Path(args.tls_cert), Path(args.tls_key), Path(args.ca), agent.find_log

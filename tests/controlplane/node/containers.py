@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.controlplane.cluster import LIBC, PR_SET_PDEATHSIG
+from tests.controlplane.node import docker_runtime
 from tests.controlplane.node.api import Api
 from tests.controlplane.node.volumes import VolumeError, field_value, source_data
 
@@ -42,6 +43,8 @@ class PodContext:
     volumes: dict[str, Path]
     api_host: str
     api_port: int
+    pause: str | None = None
+    """The pause container's name under the Docker runtime; None: containers are local processes."""
 
 
 def expand(text: str, env: dict[str, str]) -> str:
@@ -50,11 +53,12 @@ def expand(text: str, env: dict[str, str]) -> str:
 
 
 def environment(api: Api, ctx: PodContext, container: dict[str, Any]) -> dict[str, str]:
+    """What the kubelet sets, then the container's own; under the process runtime first what the stand-in
+    image would (PATH to this checkout's Python, MLK_PYTHON)."""
     namespace = ctx.pod["metadata"]["namespace"]
+    standin = {"PATH": f"{Path(sys.executable).parent}:{IMAGE_PATH}", "MLK_PYTHON": sys.executable, "HOME": "/root"}
     env = {
-        "PATH": f"{Path(sys.executable).parent}:{IMAGE_PATH}",
-        "MLK_PYTHON": sys.executable,
-        "HOME": "/root",
+        **(standin if ctx.pause is None else {}),
         "HOSTNAME": ctx.pod["metadata"]["name"],
         "KUBERNETES_SERVICE_HOST": ctx.api_host,
         "KUBERNETES_SERVICE_PORT": str(ctx.api_port),
@@ -98,9 +102,9 @@ def environment(api: Api, ctx: PodContext, container: dict[str, Any]) -> dict[st
     return env
 
 
-def argv(container: dict[str, Any], env: dict[str, str]) -> list[str]:
+def argv(container: dict[str, Any], env: dict[str, str], *, image_entrypoint: bool = False) -> list[str]:
     command = [*(container.get("command") or []), *(container.get("args") or [])]
-    if not container.get("command"):
+    if not container.get("command") and not image_entrypoint:
         raise VolumeError(
             f"container {container['name']}: the test node agent runs commands as local processes and cannot "
             "read an image's entrypoint: give the container a command"
@@ -153,8 +157,36 @@ def _mount_script(ctx: PodContext, container: dict[str, Any]) -> str:
     return "; ".join(lines)
 
 
-def start(ctx: PodContext, container: dict[str, Any], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """The container's process, in its own process group (so a stop reaches what it started)."""
+def _mounts(ctx: PodContext, container: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    out = []
+    for mount in container.get("volumeMounts") or []:
+        source = ctx.volumes[mount["name"]]
+        if mount.get("subPath"):
+            source = source / mount["subPath"]
+            source.mkdir(parents=True, exist_ok=True)
+        out.append((str(source), str(mount["mountPath"]), bool(mount.get("readOnly"))))
+    return out
+
+
+def start(
+    ctx: PodContext, container: dict[str, Any], env: dict[str, str], log: Path, name: str
+) -> subprocess.Popen[bytes]:
+    """The container's process, in its own process group (so a stop reaches what it started); under the
+    Docker runtime the attached `docker run` client of container `name`."""
+    if ctx.pause is not None:
+        pod_security = ctx.pod["spec"].get("securityContext") or {}
+        security = {**pod_security, **(container.get("securityContext") or {})}
+        wrapper = docker_runtime.run_argv(
+            container,
+            name=name,
+            pause=ctx.pause,
+            uid=ctx.pod["metadata"]["uid"],
+            mounts=_mounts(ctx, container),
+            env=env,
+            command=argv(container, env, image_entrypoint=True),
+            security=security,
+        )
+        return _spawn(wrapper, env, log)
     command = argv(container, env)
     wrapper = [
         "nsenter",
@@ -172,14 +204,18 @@ def start(ctx: PodContext, container: dict[str, Any], env: dict[str, str], log: 
         container["name"],
         *command,
     ]
+    return _spawn(wrapper, env, log)
+
+
+def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         return subprocess.Popen(
-            wrapper,
+            argv,
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=env,
+            env=dict(os.environ) if argv[0] == "docker" else env,  # docker's client: the -e flags carry it
             preexec_fn=_own_group_and_die_with_agent,  # noqa: PLW1509 - two system calls
         )
 
@@ -190,6 +226,10 @@ def _own_group_and_die_with_agent() -> None:
     LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+def signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals, docker_name: str | None = None) -> None:
+    """To the container: its process group, or under the Docker runtime the container itself."""
+    if docker_name is not None:
+        docker_runtime.kill(docker_name, sig.name)
+        return
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)

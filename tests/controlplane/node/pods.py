@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.controlplane.node import containers, probes
+from tests.controlplane.node import containers, docker_runtime, probes
 from tests.controlplane.node.api import Api, ApiError
 from tests.controlplane.node.probes import ProbeState
 from tests.controlplane.node.volumes import VolumeError, prepare
@@ -96,6 +96,8 @@ class PodRunner:
     network: Any
     api_port: int
     backoff: float
+    pause_image: str | None = None
+    """Set: the Docker runtime, with this image for the sandbox; None: containers are local processes."""
     ctx: containers.PodContext | None = None
     runs: list[ContainerRun] = field(default_factory=list)
     setup_error: str = ""
@@ -147,14 +149,21 @@ class PodRunner:
         self._write_status()
 
     def _setup(self) -> bool:
+        pause = None
         try:
-            address, netns = self.network.add_sandbox(self.slot)
+            if self.pause_image is not None:
+                pid = docker_runtime.start_pause(self.network.bridge, self.slot, self.key, self.pause_image)
+                pause = docker_runtime.pause_name(self.network.bridge, self.slot)
+                address, netns = self.network.add_sandbox(self.slot, pid=pid)
+            else:
+                address, netns = self.network.add_sandbox(self.slot)
             self.pod.setdefault("status", {})["podIP"] = address
             volumes = prepare(self.api, self.pod, self.root)
-        except (VolumeError, ApiError) as exc:
+        except (VolumeError, ApiError, subprocess.CalledProcessError) as exc:
             self.setup_error = str(exc)
             return False
-        self.ctx = containers.PodContext(self.pod, netns, volumes, self.network.gateway, self.api_port)
+        ctx = containers.PodContext(self.pod, netns, volumes, self.network.gateway, self.api_port, pause)
+        self.ctx = ctx
         spec = self.pod["spec"]
         self.runs = [ContainerRun(c, True, self.root / "logs") for c in spec.get("initContainers") or []]
         self.runs += [ContainerRun(c, False, self.root / "logs") for c in spec["containers"]]
@@ -166,7 +175,7 @@ class PodRunner:
             return
         try:
             env = containers.environment(self.api, self.ctx, run.spec)
-            run.proc = containers.start(self.ctx, run.spec, env, run.log_file())
+            run.proc = containers.start(self.ctx, run.spec, env, run.log_file(), self._docker_name(run))
         except (VolumeError, ApiError, OSError) as exc:
             run.waiting = ("CreateContainerConfigError", str(exc))
             run.retry_at = now + 2
@@ -176,8 +185,35 @@ class PodRunner:
             run.readiness = ProbeState(run.spec.get("readinessProbe"), now)
             run.liveness = ProbeState(run.spec.get("livenessProbe"), now)
 
+    def _docker_name(self, run: ContainerRun) -> str | None:
+        """The Docker container of this run of `run` (a new one per restart), or None for a process."""
+        if self.ctx is None or self.ctx.pause is None:
+            return None
+        return f"{self.ctx.pause}-{run.name}-{run.restarts}"[:120]
+
+    def _signal(self, run: ContainerRun, sig: signal.Signals) -> None:
+        if run.proc is not None:
+            containers.signal_group(run.proc, sig, self._docker_name(run))
+
+    def _pull_failed(self, run: ContainerRun, now: float) -> bool:
+        """`docker run` could not pull the image: waiting in ImagePullBackOff, no restart counted."""
+        if self._docker_name(run) is None or run.proc is None or run.proc.returncode != docker_runtime.PULL_FAILED:
+            return False
+        lines = run.log_file().read_text(errors="replace").strip().splitlines() if run.log_file().exists() else []
+        if not any("pull" in line.lower() or "unable to find image" in line.lower() for line in lines[-5:]):
+            return False
+        run.log_file().unlink(missing_ok=True)  # the engine's words, not the container's log
+        run.proc = None
+        run.backoff = self.backoff if run.backoff == 0 else min(run.backoff * 2, MAX_BACKOFF)
+        run.retry_at = now + run.backoff
+        image = run.spec.get("image", "")
+        run.waiting = ("ImagePullBackOff", f'Back-off pulling image "{image}": {lines[-1] if lines else ""}')
+        return True
+
     def _reap(self, run: ContainerRun, now: float) -> None:
         if run.proc is None or run.proc.poll() is None:
+            return
+        if self._pull_failed(run, now):
             return
         code = run.proc.returncode
         exit_code = 128 - code if code < 0 else code
@@ -215,7 +251,7 @@ class PodRunner:
         run.readiness.tick(run.spec, ip, run.proc.pid, now)
         run.liveness.tick(run.spec, ip, run.proc.pid, now)
         if run.liveness.failed:  # the kubelet kills it; the restart policy brings it back
-            containers.signal_group(run.proc, signal.SIGKILL)
+            self._signal(run, signal.SIGKILL)
 
     # --- status -----------------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -311,7 +347,7 @@ class PodRunner:
         for run in running:
             assert run.proc is not None
             if run.proc.poll() is None and (late or self._pre_stop_done(run, now)):
-                containers.signal_group(run.proc, signal.SIGKILL if late else signal.SIGTERM)
+                self._signal(run, signal.SIGKILL if late else signal.SIGTERM)
         for run in running:
             if run.proc is not None and run.proc.poll() is not None:
                 code = run.proc.returncode
@@ -358,11 +394,14 @@ class PodRunner:
         """The pod is gone from the API (force-deleted): stop at once."""
         for run in self.runs:
             if run.proc is not None:
-                containers.signal_group(run.proc, signal.SIGKILL)
+                self._signal(run, signal.SIGKILL)
+                containers.signal_group(run.proc, signal.SIGKILL)  # the docker client too
                 run.proc.wait()
                 run.proc = None
 
     def cleanup(self) -> None:
         self.kill()
+        if self.pause_image is not None:
+            docker_runtime.remove_pod(self.key, self.network.bridge, self.slot)
         self.network.remove_sandbox(self.slot)
         shutil.rmtree(self.root / "volumes", ignore_errors=True)
