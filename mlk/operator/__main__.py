@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 
 import kopf
@@ -31,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     import mlk.operator.handlers  # noqa: F401 - registers the handlers
 
     args = argv if argv is not None else sys.argv[1:]
+    # kopf names itself after getpass.getuser(), which fails for a numeric user the image's /etc/passwd
+    # lacks (runAsUser 65532, as mlk renders it): found when the operator first ran as a container
+    if not any(os.environ.get(k) for k in ("LOGNAME", "USER", "LNAME", "USERNAME")):
+        os.environ["LOGNAME"] = f"uid-{os.getuid()}"
     # kopf logs through `logging` and configures none: without this, `kubectl logs` of the operator is
     # empty, failing handlers included (found on a real cluster)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
