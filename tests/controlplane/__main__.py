@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from tests.controlplane import build
-from tests.controlplane.cluster import Cluster
+from tests.controlplane.cluster import RUNTIMES, Cluster
 
 DEFAULT_ROOT = Path(os.environ.get("MLK_TEST_CLUSTER", "/tmp/mlk-test-cluster"))
 
@@ -75,7 +75,7 @@ def main() -> None:
             cmd.add_argument("--gpus", type=int, default=0, help="nvidia.com/gpu the node reports")
             cmd.add_argument(
                 "--runtime",
-                choices=("process", "docker"),
+                choices=RUNTIMES,
                 default="process",
                 help="the node runs containers as local processes, or through the Docker engine",
             )

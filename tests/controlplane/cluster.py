@@ -36,6 +36,8 @@ from tests.controlplane import build, pki
 from tests.controlplane.network import PodNetwork
 
 NODE_NAME = "mlk-node"
+RUNTIMES = ("process", "docker")
+"""How the node agent runs containers: as local processes, or through the Docker engine."""
 SERVICE_CIDR = "10.96.0.0/16"
 PR_SET_PDEATHSIG = 1
 

@@ -27,6 +27,8 @@ APP = REPO / "tests/local/app"
 COMPUTE = "test-k8s"
 NAMESPACE = "ml-team"
 SYSTEM = "mlk-system"
+INSTALL = ["enableInference=True", "inferenceRouterServiceType=LoadBalancer", "allowInsecureConnections=True"]
+"""The extension settings the flow tests install with."""
 
 
 @dataclass
@@ -78,16 +80,7 @@ def kube(tmp_path_factory: pytest.TempPathFactory, control_plane: ControlPlane) 
         assert create.exit_code == 0, create.stderr
         os.environ["MLK_WORKSPACE"] = "kube-ws"
         os.environ["MLK_OPERATION_TIMEOUT"] = "120"  # a hung wait fails the test in two minutes, not 20
-        install = run_mlk(
-            "extension",
-            "install",
-            "--config",
-            "enableInference=True",
-            "inferenceRouterServiceType=LoadBalancer",
-            "allowInsecureConnections=True",
-            "--system-image",
-            "mlk:test",
-        )
+        install = run_mlk("extension", "install", "--config", *INSTALL, "--system-image", "mlk:test")
         assert install.exit_code == 0, install.stderr
         env = KubeEnv(control_plane, control_plane.kubeconfig, root)
         for name in ("mlk-operator", "mlk-router"):

@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import Result, run_mlk
 from tests.controlplane.fixture import ControlPlane, running
 from tests.docker_env import host_ca_certs
-from tests.kube.conftest import APP
+from tests.kube.conftest import APP, INSTALL
 from tests.storage.conftest import connection_string, free_port, start_azurite, stop
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -55,17 +55,7 @@ def docker_cluster(tmp_path: Path, base_image: str, docker_engine: object) -> It
 
 def test_the_flow_with_pods_as_containers(docker_cluster: tuple[ControlPlane, str]) -> None:
     cluster, image = docker_cluster
-    mlk(
-        "extension",
-        "install",
-        "--config",
-        "enableInference=True",
-        "inferenceRouterServiceType=LoadBalancer",
-        "allowInsecureConnections=True",
-        "installPromOp=False",
-        "--system-image",
-        image,
-    )
+    mlk("extension", "install", "--config", *INSTALL, "installPromOp=False", "--system-image", image)
     mlk("compute", "attach", "--type", "Kubernetes", "-n", "dk8s", "--namespace", "team", "--create-namespace")
     mlk("online-endpoint", "create", "-f", "endpoint.yml", "--set", "compute=azureml:dk8s")
     created = mlk(

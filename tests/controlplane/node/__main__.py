@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from tests.controlplane.cluster import RUNTIMES
 from tests.controlplane.node.agent import main
 
 parser = argparse.ArgumentParser(prog="python -m tests.controlplane.node")
@@ -21,7 +22,7 @@ parser.add_argument("--gpus", type=int, default=0, help="nvidia.com/gpu capacity
 parser.add_argument("--backoff", type=float, default=10.0, help="first crash-loop back-off, seconds")
 parser.add_argument(
     "--runtime",
-    choices=("process", "docker"),
+    choices=RUNTIMES,
     default="process",
     help="containers as local processes, or as Docker containers",
 )
