@@ -25,6 +25,11 @@ _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _STR = "tag:yaml.org,2002:str"
 
 Position = tuple[int, int]
+MAX_BYTES = 4 * 1024 * 1024
+"""A YAML file mlk reads is at most this big: Azure ML specs are a few KB; a larger file is refused unread."""
+MAX_VALUES = 100_000
+"""At most this many values are built from one document: aliases inside aliases (a "billion laughs" bomb)
+expand exponentially; this stops one in well under a second and a few MB, far above any real spec."""
 
 
 @dataclass
@@ -75,15 +80,38 @@ class _Builder:
     def __init__(self, doc: Document) -> None:
         self.doc = doc
         self.constructor = yaml.constructor.SafeConstructor()
+        self.built = 0
+        self.open: set[int] = set()  # the collection nodes being built: meeting one again is a recursive alias
+
+    def _refuse(self, node: yaml.Node, path: JsonPath, message: str, hint: str) -> SpecError:
+        return SpecError(f"{self.doc.file}: {message}", [Problem(self.doc.file, *_pos(node), path, message)], hint=hint)
 
     def build(self, node: yaml.Node, path: JsonPath) -> Any:
+        self.built += 1
+        if self.built > MAX_VALUES:
+            raise self._refuse(
+                node,
+                path,
+                f"the document expands to more than {MAX_VALUES:,} values (aliases of aliases)",
+                "an Azure ML file repeats no block that often: remove the nested &anchor/*alias references",
+            )
         self.doc.values[path] = _pos(node)
-        if isinstance(node, yaml.MappingNode):
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            if id(node) in self.open:
+                raise self._refuse(
+                    node,
+                    path,
+                    "this alias refers to a block that contains it (a recursive alias)",
+                    "an alias must name a block defined before it and outside it",
+                )
+            self.open.add(id(node))
             self.doc.collections.add(path)
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            self.doc.collections.add(path)
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            try:
+                if isinstance(node, yaml.MappingNode):
+                    return self._mapping(node, path)
+                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            finally:
+                self.open.discard(id(node))
         if node.tag == _TIMESTAMP:  # keep dates as written: specs never want datetime objects
             return node.value
         return self.constructor.construct_object(node, deep=True)
@@ -148,6 +176,12 @@ def parse_text(text: str, file: str) -> Document:
 
 def _parse(text: str, file: str) -> Document:
     doc = Document(file=file, data=None)
+    if len(text) > MAX_BYTES:
+        raise SpecError(
+            f"{file}: {len(text):,} characters, more than an Azure ML file ({MAX_BYTES:,} at most)",
+            [Problem(file, 1, 1, (), f"the file is larger than {MAX_BYTES:,} characters")],
+            hint="give the YAML spec itself, not a data file",
+        )
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -171,6 +205,12 @@ def _parse(text: str, file: str) -> Document:
         )
     try:
         doc.data = _Builder(doc).build(node, ())
+    except RecursionError:  # a merge key (<<) that reaches itself, which PyYAML's flattening follows for ever
+        raise SpecError(
+            f"{file}: a recursive alias",
+            [Problem(file, *_pos(node), (), "a merge (<<) or alias refers to a block that contains it")],
+            hint="an alias must name a block defined before it and outside it",
+        ) from None
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)

@@ -56,3 +56,34 @@ def test_syntax_errors_have_line_and_column(text: str, where: tuple[int, int]) -
     [problem] = caught.value.problems
     assert (problem.line, problem.col) == where
     assert problem.message.startswith(("YAML syntax error", "unsupported YAML"))
+
+
+BOMB = "\n".join(
+    [f"l0: &l0 [{', '.join(['lol'] * 9)}]"] + [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 8)]
+)
+
+
+def test_an_alias_bomb_is_refused_at_once_and_located() -> None:
+    import resource
+    import time
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    with pytest.raises(SpecError) as caught:
+        parse_text(BOMB, "bomb.yml")  # 9**8 values if expanded; 475 bytes
+    assert time.monotonic() - started < 5  # generous for a loaded CI machine: it takes ~0.1 s
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB
+    (problem,) = caught.value.problems
+    assert problem.file == "bomb.yml" and "more than 100,000 values" in problem.message
+
+
+def test_a_recursive_alias_is_a_located_spec_error() -> None:
+    with pytest.raises(SpecError) as caught:
+        parse_text("name: &x\n  a: *x\n", "self.yml")
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.col) == (1, 7) and "recursive alias" in problem.message
+
+
+def test_a_file_larger_than_any_spec_is_refused_unread() -> None:
+    with pytest.raises(SpecError, match="more than an Azure ML file"):
+        parse_text("a: 1\n" + "#" * (5 * 1024 * 1024), "big.yml")
