@@ -32,12 +32,25 @@ def _response_like(value: Any) -> bool:
     return hasattr(value, "status_code") and hasattr(value, "headers") and hasattr(value, "get_data")
 
 
+_FORBIDDEN_IN_HEADERS = ("\r", "\n", "\0")
+
+
+def _checked(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """CR, LF or NUL in a header the script set would split the response (a second header, or a second
+    response, of the script's choosing): a ValueError, which the server answers 500, as werkzeug refuses."""
+    for name, value in headers:
+        if any(c in name or c in value for c in _FORBIDDEN_IN_HEADERS):
+            raise ValueError(f"run() set header {name[:40]!r} with a CR, LF or NUL character")
+    return headers
+
+
 def from_result(value: Any, exec_ms: float) -> Response:
-    """run()'s return value → Response. Raises TypeError for values JSON cannot encode (azmlinfsrv: 500)."""
+    """run()'s return value → Response. Raises TypeError for values JSON cannot encode, ValueError for a
+    header that would split the response (azmlinfsrv: 500 both)."""
     timing = (EXEC_MS, f"{exec_ms:.3f}")
     if _response_like(value):  # AMLResponse, or a Flask/werkzeug Response the script built itself
         raw = value.headers.to_wsgi_list() if hasattr(value.headers, "to_wsgi_list") else list(value.headers.items())
-        headers = [(str(k), str(v)) for k, v in raw]
+        headers = _checked([(str(k), str(v)) for k, v in raw])
         status = int(value.status_code)
         if status >= 500:
             if any(k.lower() == FAILED for k, _ in headers):

@@ -79,6 +79,15 @@ def test_aml_responses(scoring) -> None:
     assert png.body == b"\x89PNG\x00\xff" and header(png, "Content-Type") == "image/png"
 
 
+def test_a_header_with_cr_lf_or_nul_is_a_500_never_a_split_response(scoring) -> None:
+    _, call = scoring("echo.py")
+    for case in ("amlsplit", "amlnul"):
+        r = call("POST", "/score", case)
+        assert r.status == 500, case
+        assert header(r, "Set-Cookie") is None and b"stolen" not in r.body
+    assert call("POST", "/score", "aml").status == 201  # the next request on the server is served
+
+
 def test_plain_inputs(scoring) -> None:
     _, call = scoring("echo.py")
     assert body(call("POST", "/score", '{"x": 1}', JSON))["echo"] == '{"x": 1}'

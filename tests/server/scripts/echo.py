@@ -36,6 +36,8 @@ def run(data):
         "amlnone": lambda: AMLResponse(None, 202),
         "amljson": lambda: AMLResponse({"k": "v"}, 200, json_str=True),
         "amlbytes": lambda: AMLResponse(b"\x89PNG\x00\xff", 200, {"Content-Type": "image/png"}),
+        "amlsplit": lambda: AMLResponse("x", 200, {"X-Evil": "a\r\nSet-Cookie: stolen=1"}),
+        "amlnul": lambda: AMLResponse("x", 200, {"X-Evil\x00": "a"}),
         "modeldir": lambda: {"model_dir": os.environ.get("AZUREML_MODEL_DIR")},
         "pid": lambda: {"pid": os.getpid(), "init_pid": init_pid},
     }
