@@ -46,6 +46,18 @@ DROP_REQUEST = {
     b"azureml-model-deployment",
     admission.REQUEST_HEADER.encode(),
 }
+
+
+def connection_named(headers: list[tuple[bytes, bytes]]) -> set[bytes]:
+    """The header names a `Connection:` field lists: hop-by-hop for this connection alone, never forwarded
+    (RFC 9110 §7.6.1)."""
+    named: set[bytes] = set()
+    for name, value in headers:
+        if name.lower() == b"connection":
+            named.update(token.strip().lower() for token in value.split(b",") if token.strip())
+    return named
+
+
 DROP_RESPONSE = {
     b"connection",
     b"keep-alive",
@@ -200,6 +212,7 @@ class Exchange:
     def _head(self, replica: Replica) -> bytes:
         lines = [b"%s %s HTTP/1.1\r\nHost: %s\r\n" % (self.method.encode(), self.path, replica.host_header)]
         length = None
+        hop_by_hop = connection_named(self.headers)
         for name, value in self.headers:
             lowered = name.lower()
             if lowered in DROP_REQUEST:
@@ -207,6 +220,8 @@ class Exchange:
                     length = value
                 elif lowered == b"transfer-encoding":
                     self.request_chunked = b"chunked" in value.lower()
+                continue
+            if lowered in hop_by_hop:
                 continue
             lines.append(b"%s: %s\r\n" % (name, value))
         lines.append(b"x-request-id: %s\r\n" % self.request_id.encode())
@@ -296,11 +311,14 @@ class Exchange:
         self.status = 502 if status == 500 else status  # Kubernetes azureml-fe: a crashed run() is 502
         lines = [b"HTTP/1.1 %d %s\r\n" % (self.status, _REASONS.get(self.status, b"Unknown"))]
         length = None
+        hop_by_hop = connection_named(headers)
         for name, value in headers:
             lowered = name.lower()
             if lowered in DROP_RESPONSE:
                 if lowered == b"content-length":
                     length = value
+                continue
+            if lowered in hop_by_hop:
                 continue
             lines.append(b"%s: %s\r\n" % (name, value))
         lines.append(b"x-request-id: %s\r\n" % self.request_id.encode())

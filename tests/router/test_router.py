@@ -51,6 +51,18 @@ def test_request_is_forwarded_without_the_key_and_with_an_id(replicas, router) -
     assert len(generated.header("x-request-id") or "") == 36
 
 
+def test_headers_a_connection_field_names_are_not_forwarded(replicas, router) -> None:
+    """RFC 9110 §7.6.1: what `Connection:` lists is for this hop alone."""
+    [r] = replicas(1)
+    rt = router(endpoint(blue={"replicas": [r.url], "traffic": 100}))
+    answer = post(
+        rt, "payload", {"Connection": "keep-alive, X-Hop, x-other", "X-Hop": "1", "X-Other": "2", "X-Kept": "3"}
+    )
+    seen = json.loads(answer.body)["headers"]
+    assert answer.status == 200 and seen["x-kept"] == "3"
+    assert "x-hop" not in seen and "x-other" not in seen
+
+
 def test_traffic_split_is_exact(replicas, router) -> None:
     blue, green = replicas(2)
     rt = router(endpoint(blue={"replicas": [blue.url], "traffic": 90}, green={"replicas": [green.url], "traffic": 10}))
@@ -204,3 +216,10 @@ def test_metrics_show_load(replicas, router) -> None:
         "mlk_router_request_duration_seconds_bucket",
     ):
         assert name in text
+
+
+def test_connection_named_reads_every_connection_field() -> None:
+    from mlk.router.exchange import connection_named
+
+    headers = [(b"Connection", b"close, X-A"), (b"connection", b" x-b ,"), (b"X-A", b"1")]
+    assert connection_named(headers) == {b"close", b"x-a", b"x-b"}  # the answer's path drops them the same way
