@@ -42,6 +42,10 @@ def progress_bar(
         TransferSpeedColumn(),
         TimeRemainingColumn(),
     )
+    if console is None:  # progress is a message, never output: `-o json | jq` reads stdout (NO_COLOR: rich's own)
+        from rich.console import Console
+
+        console = Console(stderr=True)
     with Progress(*columns, console=console, transient=transient) as progress:
         task = progress.add_task(description, total=total)
 

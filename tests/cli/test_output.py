@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +75,15 @@ def test_a_query_replaces_the_commands_table_layout(tmp_path, monkeypatch: pytes
     assert run_mlk("model", "list", "--query", "[0].name", "-o", "tsv").stdout.strip() == "m"
     table = run_mlk("model", "list", "--query", "[].{Model: name, V: version}", "-o", "table").stdout
     assert table.splitlines()[0].split() == ["Model", "V"]
+
+
+def test_progress_goes_to_stderr_so_json_output_pipes(tmp_path: Path) -> None:
+    from tests.conftest import run_mlk_process
+
+    model = tmp_path / "model.bin"
+    model.write_bytes(os.urandom(12 * 1024 * 1024))  # above the size that shows a bar
+    env = {"MLK_HOME": str(tmp_path / "home"), "MLK_WORKSPACE": "", "NO_COLOR": "1"}
+    done = run_mlk_process("model", "create", "-n", "big", "--path", str(model), "-o", "json", env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["name"] == "big"  # nothing but the result on stdout
+    assert "big" in done.stderr and "\x1b[" not in done.stderr  # the bar went to stderr, without colour
