@@ -13,6 +13,9 @@ import sys
 import time
 
 _FLUSH_AFTER = 0.1
+MAX_LOGGED = 200
+"""Characters of a client-chosen value (path, name, request id) that reach a log line: a client decides
+how long they are, not how much we write."""
 LOG_FORMAT = "%(asctime)s %(levelname).1s [%(process)d] %(name)s - %(message)s"
 
 
@@ -27,6 +30,41 @@ def configure_logging(*names: str) -> None:
         logger.handlers[:] = [handler]
         logger.setLevel(logging.INFO)
         logger.propagate = False
+
+
+def shorten(text: str, limit: int = MAX_LOGGED) -> str:
+    """`text` cut to `limit` characters, saying how many were left out."""
+    return text if len(text) <= limit else f"{text[:limit]}…(+{len(text) - limit})"
+
+
+class Throttle:
+    """At most `per_second` lines of one kind a second (401s and 404s a client can make as fast as it likes);
+    the lines left out are counted, and the next line that is written says how many."""
+
+    def __init__(self, per_second: int = 10) -> None:
+        self.per_second = per_second
+        self.second = -1
+        self.written = 0
+        self.left_out = 0
+
+    def admit(self, now: float) -> tuple[bool, int]:
+        """(write this line?, lines left out before it — to be said in it)."""
+        second = int(now)
+        if second != self.second:
+            self.second, self.written = second, 0
+        if self.written >= self.per_second:
+            self.left_out += 1
+            return False, 0
+        self.written += 1
+        left_out, self.left_out = self.left_out, 0
+        return True, left_out
+
+    def overdue(self, now: float) -> int:
+        """Lines left out in a second now over that no line has reported yet (then counted as reported)."""
+        if not self.left_out or int(now) == self.second:
+            return 0
+        left_out, self.left_out = self.left_out, 0
+        return left_out
 
 
 class LineBuffer:

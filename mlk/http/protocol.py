@@ -29,14 +29,26 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _PIPELINE_PAUSE = 16
 
 
+DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024
+"""azmlinfsrv's body limit: `mlk serve` and the router answer 413 above it."""
+
+
 @dataclass
 class Limits:
     max_header_bytes: int = 64 * 1024
-    max_body_bytes: int = 100 * 1024 * 1024
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     request_read_timeout: float = 60.0
     """Seconds from a request's first byte to its last (slow headers or bodies get 408)."""
     keep_alive_timeout: float = 65.0
     """Seconds an idle connection stays open (longer than common proxies' 60 s, so they close first)."""
+    max_connections: int = 4096
+    """Open client connections at most (also bounded by the file-descriptor limit); more get a 503 and are
+    closed at once, and the listener goes on accepting."""
+
+    @classmethod
+    def given(cls, **values: int | None) -> Limits:
+        """The defaults, but for the values a flag set (None: not given)."""
+        return cls(**{name: value for name, value in values.items() if value is not None})
 
 
 class Connection(Protocol):

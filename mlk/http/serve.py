@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
+import resource
 import socket
 import ssl
 from collections.abc import Callable
@@ -42,6 +44,44 @@ def bind(host: str, port: int, *, reuse_port: bool = False, backlog: int = 2048)
 
 
 ProtocolFactory = Callable[[ConnectionSet], asyncio.Protocol]
+_OVERLOADED = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 56\r\n"
+    b"Retry-After: 1\r\nConnection: close\r\n\r\n"
+    b'{"message": "too many open connections: retry shortly"}\n'
+)
+FDS_PER_CONNECTION = 2
+"""A client's socket and, at the router, the replica's: the connection cap leaves room for both."""
+FDS_RESERVED = 64
+"""Files, log files, listening sockets and the like."""
+
+
+def raise_fd_limit() -> int:
+    """Raise this process's open-file limit to its hard limit (the default soft 1024 is a few hundred
+    connections); returns the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError):  # a container may refuse: serve within what we have
+            pass
+    return soft if soft != resource.RLIM_INFINITY else 1 << 20
+
+
+def connection_cap(limits: Limits) -> int:
+    """The most client connections served at once: the configured cap within the file-descriptor limit."""
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    by_fds = (soft - FDS_RESERVED) // FDS_PER_CONNECTION if soft != resource.RLIM_INFINITY else limits.max_connections
+    return max(1, min(limits.max_connections, by_fds))
+
+
+class _Overloaded(asyncio.Protocol):
+    """Past the connection cap: a 503 and close, without reading (the client may retry at once)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.write(_OVERLOADED)  # type: ignore[attr-defined]
+        transport.close()
 
 
 class HttpServer:
@@ -67,18 +107,33 @@ class HttpServer:
         self.factory = factory
         self._server: asyncio.AbstractServer | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self.refused = 0
+        """Connections turned away at the cap (logged once a second by the sweep)."""
 
     async def start(self, sock: socket.socket, tls: ssl.SSLContext | None = None) -> None:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: self.factory(self.connections), sock=sock, backlog=2048, ssl=tls
-        )
+        cap = connection_cap(self.limits)
+
+        def accept() -> asyncio.Protocol:
+            if len(self.connections.connections) >= cap:
+                self.refused += 1
+                return _Overloaded()
+            return self.factory(self.connections)
+
+        self._server = await loop.create_server(accept, sock=sock, backlog=2048, ssl=tls)
         self._sweeper = loop.create_task(self._sweep())
 
     async def _sweep(self) -> None:
         while True:
             await asyncio.sleep(1.0)
             self.connections.sweep()
+            if self.refused:
+                logging.getLogger("mlk.http").warning(
+                    "%d connection(s) refused with 503: %d open, the cap",
+                    self.refused,
+                    len(self.connections.connections),
+                )
+                self.refused = 0
 
     @property
     def active(self) -> int:

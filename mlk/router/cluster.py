@@ -37,11 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kubeconfig", help="outside a pod: the cluster to read (in a pod: its ServiceAccount)")
     parser.add_argument("--context")
     parser.add_argument("--no-access-log", action="store_true")
+    parser.add_argument("--max-body-size", type=int, help="bytes; larger bodies get 413 (default: mlk serve's)")
+    parser.add_argument("--max-connections", type=int, help="open client connections at most; more get 503")
     args = parser.parse_args(argv)
     if args.http_port is None and args.https_port is None:
         parser.error("give --http-port, --https-port or both")
     if args.https_port is not None and not (args.tls_cert and args.tls_key):
         parser.error("--https-port needs --tls-cert and --tls-key")
+    from mlk.http import Limits
     from mlk.k8s.cluster import Cluster, ClusterRef
     from mlk.router.kubernetes import KubernetesSource, wait_ready
     from mlk.router.main import run
@@ -50,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         tls = tls_context(args.tls_cert, args.tls_key) if args.https_port is not None else None
         source = KubernetesSource(lambda: Cluster(ClusterRef(args.kubeconfig, args.context)))
         wait_ready(source)
-        return run(source, args.host, args.http_port, not args.no_access_log, tls_port=args.https_port, tls=tls)
+        limits = Limits.given(max_body_bytes=args.max_body_size, max_connections=args.max_connections)
+        return run(
+            source, args.host, args.http_port, not args.no_access_log, tls_port=args.https_port, tls=tls, limits=limits
+        )
     except MlkError as exc:
         print(f"ERROR: {exc.message}" + (f"\nhint: {exc.hint}" if exc.hint else ""), file=sys.stderr)
         return 1

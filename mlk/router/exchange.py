@@ -12,6 +12,7 @@ connection failed before any answer can go once more to another replica.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,9 @@ RETRY_BODY_LIMIT = 1024 * 1024
 BUSY_BACKOFF_FIRST = 0.002  # a replica another router filled: retry after 2 ms, doubling up to 50 ms
 BUSY_BACKOFF_MAX = 0.05
 CONNECT_TIMEOUT = 3.0
+UNKNOWN = "-"
+"""The endpoint or deployment label (and log field) of a request for a name that is not routed: clients
+choose names, not metric label values."""
 # Hop-by-hop and routing headers: never forwarded as they are.
 DROP_REQUEST = {
     b"host",
@@ -116,7 +120,7 @@ class Exchange:
         self.started = time.perf_counter()
         self.deadline = 0.0
         self.request_id = ""
-        self.endpoint = "-"
+        self.endpoint = UNKNOWN
         self.deployment: Deployment | None = None
         self.replica: Replica | None = None
         self.path = b""
@@ -145,11 +149,16 @@ class Exchange:
         self.body_size += len(chunk)
         if self.upstream is not None:
             self.upstream.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if self.request_chunked else chunk)
+        elif self.responded or self.settled:
+            return  # answered already (401, 404, 429, ...): the rest of the body is read and dropped, never kept
         if self.upstream is None or self.keep_copy:
             self.body.append(chunk)
             if self.keep_copy and self.body_size > RETRY_BODY_LIMIT and self.upstream is not None:
                 self.keep_copy = False
                 self.body = []
+        if self.upstream is None and self.body_size > RETRY_BODY_LIMIT:
+            # Waiting for a replica or a connection: hold at most this much, read more once it can flow on.
+            self.client.set_reading(False)
 
     def end(self) -> None:
         self.body_done = True
@@ -207,6 +216,7 @@ class Exchange:
         if not self.keep_copy:
             self.body = []
         self.upstream = upstream
+        self.client.set_reading(True)  # before sending: the upstream pauses the client again if it is slow
         upstream.send(self, head + body)
 
     def _head(self, replica: Replica) -> bytes:
@@ -378,10 +388,12 @@ class Exchange:
         if self.responded:
             self.client.abort()
         else:
-            self.respond(status, b'{"message": "%s"}' % message.replace('"', "'").encode(), b"application/json")
+            self.respond(status, json.dumps({"message": message}).encode(), b"application/json")
         self._settle()
 
     def respond(self, status: int, body: bytes, content_type: bytes) -> None:
+        if not self.body_done:
+            self.client.set_reading(True)  # the rest of the body is dropped as it comes: nothing to hold back
         self.responded = True
         self.status = status
         self.sent_bytes = len(body)

@@ -11,6 +11,7 @@ import time
 
 from mlk.http import HttpServer, Limits, bind, new_event_loop
 from mlk.http.logbuffer import configure_logging
+from mlk.http.serve import raise_fd_limit
 from mlk.router import upstream
 from mlk.router.proxy import ClientProtocol
 from mlk.router.service import Router
@@ -39,6 +40,7 @@ async def serve(
     *,
     tls_port: int | None = None,
     tls: ssl.SSLContext | None = None,
+    limits: Limits | None = None,
 ) -> None:
     """Serve until SIGTERM/SIGINT, or until `stop` is set when one is given (then no signal handlers).
 
@@ -46,7 +48,7 @@ async def serve(
     """
     loop = asyncio.get_running_loop()
     router = Router(loop, source.load(), access_log)  # an invalid file stops the start with every problem
-    limits = Limits()
+    limits = limits or Limits()
     servers = []
     for listen_port, context in ((port, None), (tls_port, tls)):
         if listen_port is None:
@@ -86,12 +88,14 @@ def run(
     *,
     tls_port: int | None = None,
     tls: ssl.SSLContext | None = None,
+    limits: Limits | None = None,
 ) -> int:
     configure_logging("mlk")
+    raise_fd_limit()
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        loop.run_until_complete(serve(source, host, port, access_log, tls_port=tls_port, tls=tls))
+        loop.run_until_complete(serve(source, host, port, access_log, tls_port=tls_port, tls=tls, limits=limits))
     finally:
         loop.close()
     return 0

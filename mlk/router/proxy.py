@@ -24,6 +24,14 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _SPECIAL = {b"authorization", b"x-request-id", b"azureml-model-deployment", b"expect"}
 _SPECIAL_LENGTHS = {len(name) for name in _SPECIAL}
 _MAX_WAITING = 8
+_CONTENT_LENGTH_SIZE = len(b"content-length")
+_REASONS = {
+    400: b"Bad Request",
+    408: b"Request Timeout",
+    413: b"Payload Too Large",
+    414: b"URI Too Long",
+    431: b"Request Header Fields Too Large",
+}
 
 
 class ClientProtocol(asyncio.Protocol):
@@ -128,8 +136,8 @@ class ClientProtocol(asyncio.Protocol):
             self._reject(400, b"protocol upgrades are not supported")
         except httptools.HttpParserError as exc:
             cause = exc.__context__
-            if isinstance(cause, _TooLarge):
-                self._reject(431, b"the request headers are too large")
+            if isinstance(cause, _Reject):
+                self._reject(cause.status, cause.message)
             else:
                 self._reject(400, b"malformed HTTP request")
         # Started only now, so the body that came with the headers leaves in the same write as they do.
@@ -148,13 +156,16 @@ class ClientProtocol(asyncio.Protocol):
         self.url += url
         self.header_bytes += len(url)
         if self.header_bytes > self.limits.max_header_bytes:
-            raise _TooLarge()
+            raise _Reject(414, b"the request target is too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.header_bytes += len(name) + len(value) + 4
         if self.header_bytes > self.limits.max_header_bytes:
-            raise _TooLarge()
+            raise _Reject(431, b"the request headers are too large")
         self.headers.append((name, value))
+        is_length = len(name) == _CONTENT_LENGTH_SIZE and name.lower() == b"content-length" and value.isdigit()
+        if is_length and int(value) > self.limits.max_body_bytes:
+            raise _Reject(413, self._too_large)
         if len(name) in _SPECIAL_LENGTHS:
             lowered = name.lower()
             if lowered in _SPECIAL:
@@ -181,6 +192,8 @@ class ClientProtocol(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         if self.receiving is not None:
+            if self.receiving.body_size + len(body) > self.limits.max_body_bytes:
+                raise _Reject(413, self._too_large)  # a chunked body that grew past the limit
             self.receiving.feed(body)
 
     def on_message_complete(self) -> None:
@@ -212,8 +225,22 @@ class ClientProtocol(asyncio.Protocol):
         elif not self.reading:
             self.deadline = time.monotonic() + self.limits.keep_alive_timeout
 
+    @property
+    def _too_large(self) -> bytes:
+        return b"the request body is larger than %d bytes" % self.limits.max_body_bytes
+
     def _reject(self, status: int, message: bytes) -> None:
+        """Answer a request that will not be read further, and close. One already being answered (its
+        status line is out) or forwarded is ended: the replica's connection closes, the client's too."""
         self.reading = False
+        exchange = self.receiving
+        if exchange is not None:
+            self.receiving = None
+            if exchange is self.current and exchange.responded:
+                self.abort()
+                return
+            exchange.status = status
+            exchange.cancel()
         self.out = []
         if self.transport is not None and not self.gone:
             body = b'{"message": "%s"}' % message
@@ -222,7 +249,7 @@ class ClientProtocol(asyncio.Protocol):
                 b"Connection: close\r\n\r\n%s"
                 % (
                     status,
-                    {400: b"Bad Request", 408: b"Request Timeout", 431: b"Request Header Fields Too Large"}[status],
+                    _REASONS[status],
                     len(body),
                     body,
                 )
@@ -230,5 +257,10 @@ class ClientProtocol(asyncio.Protocol):
         self.abort()
 
 
-class _TooLarge(Exception):
-    pass
+class _Reject(Exception):
+    """Raised from a parser callback: httptools re-raises it wrapped, so the status travels in it."""
+
+    def __init__(self, status: int, message: bytes) -> None:
+        super().__init__(status)
+        self.status = status
+        self.message = message

@@ -14,11 +14,11 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
-from mlk.http.logbuffer import LineBuffer
+from mlk.http.logbuffer import MAX_LOGGED, LineBuffer, Throttle, shorten
 from mlk.http.metrics import CONTENT_TYPE
 from mlk.router import auth, mirror
 from mlk.router.config import RouterConfig
-from mlk.router.exchange import Exchange
+from mlk.router.exchange import UNKNOWN, Exchange
 from mlk.router.ids import request_id
 from mlk.router.metrics import RouterMetrics
 from mlk.router.state import Deployment, QueueTimeout, Replica, RouterState, build
@@ -26,6 +26,9 @@ from mlk.router.state import Deployment, QueueTimeout, Replica, RouterState, bui
 log = logging.getLogger("mlk.router")
 PREFIX = b"/api/v1/endpoint/"
 PROBE_SECONDS = 1.0
+REFUSALS = frozenset({401, 404})
+"""The router's own answers that a client can provoke at will: their log lines are throttled."""
+SHOWN_NAME = 64
 
 
 class Router:
@@ -34,6 +37,7 @@ class Router:
         self.state = RouterState()
         self.metrics = RouterMetrics(lambda: self.state)
         self.access = LineBuffer("mlk.router", access_log)
+        self.refusals = Throttle()
         self.background: set[asyncio.Task[None]] = set()
         self.in_flight: set[Exchange] = set()
         self.reload(config)
@@ -62,7 +66,7 @@ class Router:
         """Route `ex`: answer it, or start forwarding it (queueing first when every replica is busy)."""
         path, _, query = ex.target.partition(b"?")
         given_id = ex.special.get(b"x-request-id")
-        ex.request_id = given_id.decode("latin-1") if given_id else request_id()
+        ex.request_id = given_id[:MAX_LOGGED].decode("latin-1") if given_id else request_id()
         if not path.startswith(PREFIX):
             if path == b"/healthz":
                 return ex.respond(200, b"ok", b"text/plain")
@@ -70,10 +74,11 @@ class Router:
                 return ex.respond(200, self.metrics.registry.render(), CONTENT_TYPE.encode())
             return ex.fail(404, "no such route: scoring URIs are /api/v1/endpoint/<endpoint>/score")
         name, _, tail = path[len(PREFIX) :].partition(b"/")
-        ex.endpoint = name.decode("latin-1")
-        endpoint = self.state.endpoints.get(ex.endpoint) or self.state.endpoints.get(ex.endpoint.lower())
+        asked = name.decode("latin-1")
+        endpoint = self.state.endpoints.get(asked) or self.state.endpoints.get(asked.lower())
         if endpoint is None:
-            return ex.fail(404, f"endpoint '{ex.endpoint}' not found")
+            return ex.fail(404, f"endpoint '{shorten(asked, SHOWN_NAME)}' not found")
+        ex.endpoint = endpoint.name
         if not auth.authorized(endpoint.config, ex.special.get(b"authorization")):
             return ex.fail(401, "unauthorized: send Authorization: Bearer <key or token>")
         if tail not in {b"score", b"swagger.json"}:
@@ -88,7 +93,7 @@ class Router:
             )
         deployment = endpoint.deployments.get(chosen) or endpoint.deployments.get(chosen.lower())
         if deployment is None:
-            return ex.fail(404, f"deployment '{chosen}' not found in endpoint '{ex.endpoint}'")
+            return ex.fail(404, f"deployment '{shorten(chosen, SHOWN_NAME)}' not found in endpoint '{ex.endpoint}'")
         ex.deployment = deployment
         if deployment.in_flight + len(deployment.waiters) >= deployment.cap:
             if not any(r.healthy for r in deployment.replicas):
@@ -124,25 +129,32 @@ class Router:
     def finished(self, ex: Exchange) -> None:
         """Count and log a settled exchange; send its mirror copy now that the client has its answer."""
         seconds = time.perf_counter() - ex.started
-        deployment = ex.deployment.name if ex.deployment else "-"
+        deployment = ex.deployment.name if ex.deployment else UNKNOWN
         self.metrics.observe(ex.endpoint, deployment, ex.status, seconds)
         if self.access.enabled:
-            replica = ex.replica.url if ex.replica else "-"
-            self.access.info(
-                f"{ex.request_id} {ex.endpoint}/{deployment} {replica} {ex.method} {ex.status} "
-                f"{seconds * 1000:.3f}ms {ex.sent_bytes}"
-            )
+            written, left_out = (True, 0) if ex.status not in REFUSALS else self.refusals.admit(time.time())
+            if written:
+                replica = ex.replica.url if ex.replica else UNKNOWN
+                self.access.info(
+                    f"{ex.request_id} {ex.endpoint}/{deployment} {replica} {ex.method} {ex.status} "
+                    f"{seconds * 1000:.3f}ms {ex.sent_bytes}"
+                    + (f" ({left_out} more 401/404 lines left out)" if left_out else "")
+                )
         if ex.mirror_to is not None and ex.status and not ex.client.gone:
             self.spawn(mirror.send_copy(self, ex, ex.mirror_to, ex.path))
 
     async def sweep_timeouts(self) -> None:
-        """request_timeout_ms for every exchange in flight, checked every 20 ms."""
+        """request_timeout_ms for every exchange in flight, checked every 20 ms (and the count of throttled
+        log lines, once their second is over)."""
         while True:
             await asyncio.sleep(0.02)
             if self.in_flight:
                 now = time.perf_counter()
                 for ex in [e for e in self.in_flight if e.deadline <= now]:
                     ex.timed_out()
+            left_out = self.refusals.overdue(time.time())
+            if left_out and self.access.enabled:
+                self.access.info(f"{left_out} more 401/404 lines left out")
 
     def log_failure(self, ex: Exchange, exc: BaseException) -> None:
         log.error("request %s failed in the router", ex.request_id, exc_info=exc)

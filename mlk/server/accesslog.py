@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from mlk.http.logbuffer import LineBuffer
+from mlk.http.logbuffer import LineBuffer, shorten
 from mlk.http.message import Request, Response
 
 
@@ -16,4 +16,6 @@ class AccessLog(LineBuffer):
     def line(self, request: Request, response: Response, seconds: float) -> None:
         if self.enabled:
             target = f"{request.path}?{request.query}" if request.query else request.path
-            self.info(f"{request.method} {target} {response.status} {seconds * 1000:.3f}ms {len(response.body)}")
+            self.info(
+                f"{request.method} {shorten(target)} {response.status} {seconds * 1000:.3f}ms {len(response.body)}"
+            )

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlk.errors import UsageError
+from mlk.http.protocol import DEFAULT_MAX_BODY_BYTES
 
 DEFAULT_PORT = 5001
 DEFAULT_SCORING_TIMEOUT_MS = 3_600_000
 DEFAULT_WORKER_TIMEOUT_S = 300
-DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024
 SERVER_VERSION = "azmlinfsrv/1.5.1"  # what clients and dashboards written for Azure look for
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -112,6 +115,51 @@ def endpoint(name: str = "my-endpoint", **deployments: Any) -> dict[str, Any]:
             {"name": dep, "replicas": spec["replicas"], "request_settings": spec.get("settings", {})}
         )
     return out
+
+
+def _memory(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no {field} for {pid}")
+
+
+class RouterProcess:
+    """`mlk router` in a process of its own (its memory is its own), its output in `log`."""
+
+    def __init__(self, config_file: Path, *flags: str, log: Path) -> None:
+        from tests.server.harness import request
+
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        with log.open("ab") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "mlk", "router", "-c", str(config_file), "--port", str(self.port), *flags],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        self.log = log
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if request(self.port, "GET", "/healthz").status == 200:
+                    return
+            except OSError:
+                time.sleep(0.05)
+            assert self.process.poll() is None, log.read_text()
+        raise AssertionError("the router did not start")
+
+    def rss(self) -> int:
+        return _memory(self.process.pid, "VmRSS")
+
+    def peak(self) -> int:
+        return _memory(self.process.pid, "VmHWM")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)
 
 
 class RouterThread:

@@ -1,0 +1,62 @@
+"""What a client sends must not decide how much the router writes: names it makes up are not metric labels
+and reach the log cut short, and the 401/404 lines it can provoke at will are throttled."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from tests.router.fakes import KEY, Replica, RouterProcess, config, endpoint
+from tests.server.harness import request
+
+REQUESTS = 2000
+NAME = "n" * 60_000
+GROWTH_LIMIT = 1024 * 1024
+
+
+def _flood(port: int, target: str, headers: str = "") -> int:
+    """REQUESTS pipelined GETs on one connection, each NAME in `target` or `headers` a different one (as
+    the issue's 2,000 names); how many answers came back."""
+    answers = 0
+    with socket.create_connection(("127.0.0.1", port)) as conn:
+        conn.settimeout(30)
+        for start in range(0, REQUESTS, 50):
+            batch = []
+            for i in range(start, start + 50):
+                name = f"{i:05d}{NAME}"
+                head = f"GET {target.replace(NAME, name)} HTTP/1.1\r\nHost: x\r\n{headers.replace(NAME, name)}\r\n"
+                batch.append(head.encode())
+            conn.sendall(b"".join(batch))
+            while answers < start + 50:
+                data = conn.recv(1 << 20)
+                assert data
+                answers += data.count(b"HTTP/1.1 ")
+    return answers
+
+
+def test_made_up_names_grow_neither_metrics_nor_log(runner, tmp_path: Path) -> None:
+    replica = Replica(runner)
+    cfg = config(tmp_path / "router.yml", [endpoint(blue={"replicas": [replica.url], "traffic": 100})])
+    router = RouterProcess(cfg, log=tmp_path / "router.log")
+    try:
+        metrics_before = len(request(router.port, "GET", "/metrics").body)
+        log_before = router.log.stat().st_size
+        assert _flood(router.port, f"/api/v1/endpoint/{NAME}/score") == REQUESTS  # 404s
+        assert _flood(router.port, f"/api/v1/endpoint/my-endpoint/{NAME}") == REQUESTS  # 401s (no key)
+        key = f"Authorization: Bearer {KEY}\r\n"
+        pinned = f"{key}azureml-model-deployment: {NAME}\r\n"
+        assert _flood(router.port, "/api/v1/endpoint/my-endpoint/score", pinned) == REQUESTS  # 404s
+        named = f"{key}x-request-id: {NAME}\r\n"
+        assert _flood(router.port, "/api/v1/endpoint/my-endpoint/score", named) == REQUESTS  # 200s, logged
+        metrics = request(router.port, "GET", "/metrics").body
+        assert len(metrics) - metrics_before < GROWTH_LIMIT
+        assert NAME[:100].encode() not in metrics
+        assert b'endpoint="-",deployment="-",status="404"} 2000' in metrics
+        assert b'endpoint="my-endpoint",deployment="-",status="404"} 2000' in metrics
+        router.stop()
+        log = router.log.read_text()
+        assert len(log.encode()) - log_before < GROWTH_LIMIT
+        assert "more 401/404 lines left out" in log
+    finally:
+        router.stop()
+        replica.stop()
