@@ -10,6 +10,7 @@ deadlines are checked by the server's one-second sweep rather than a timer per r
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections import deque
@@ -19,6 +20,7 @@ from typing import Any, Protocol, cast
 
 import httptools
 
+from mlk.http import peer
 from mlk.http.message import Request, Response, StreamingResponse, json_response
 
 Handler = Callable[[Request], "Response | Awaitable[Response]"]
@@ -45,10 +47,14 @@ class Limits:
     """Open client connections at most (also bounded by the file-descriptor limit); more get a 503 and are
     closed at once, and the listener goes on accepting."""
 
+    peer_token: str | None = None
+    """mlk.http.peer: requests without this token get 401 before any handler sees them."""
+
     @classmethod
     def given(cls, **values: int | None) -> Limits:
         """The defaults, but for the values a flag set (None: not given)."""
-        return cls(**{name: value for name, value in values.items() if value is not None})
+        given: dict[str, Any] = {name: value for name, value in values.items() if value is not None}
+        return dataclasses.replace(cls(), **given)
 
 
 class Connection(Protocol):
@@ -91,6 +97,7 @@ class HttpProtocol(asyncio.Protocol):
         self.deadline = time.monotonic() + limits.keep_alive_timeout
         self.reading = False  # inside a request (first byte seen, message not complete)
         self.streaming: asyncio.Future[None] | None = None  # the body being written, for a StreamingResponse
+        self.peer_token = limits.peer_token.encode() if limits.peer_token else None
 
     # --- connection -------------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -208,6 +215,9 @@ class HttpProtocol(asyncio.Protocol):
     # --- answering --------------------------------------------------------------------------------------
     def _dispatch(self, request: Request) -> None:
         self.busy = True
+        if self.peer_token is not None and not peer.admitted(self.peer_token, request.headers.get(peer.HEADER)):
+            self._send(request, json_response(401, {"message": "this replica answers its router only"}))
+            return
         try:
             result = self.handler(request)
         except Exception as exc:  # the app failed to build a response: never leave the client hanging

@@ -22,26 +22,31 @@ from typing import Any
 
 from mlk.http import HttpServer, Limits, bind, new_event_loop
 from mlk.http.logbuffer import configure_logging
-from mlk.local import plans, runtime
-from mlk.local.supervisor import Proc, Supervisor
+from mlk.http.serve import raise_fd_limit
+from mlk.local import logfiles, plans, runtime
+from mlk.local.supervisor import Proc, Supervisor, kill_leftovers
 from mlk.router.config import RouterConfig
 from mlk.router.proxy import ClientProtocol
 from mlk.router.service import Router
 from mlk.workspace import state as desired
-from mlk.workspace.files import read_json
+from mlk.workspace.files import open_private, private_dir, read_json
 from mlk.workspace.home import Workspace
 
 log = logging.getLogger("mlk.agent")
 POLL = 0.2
 IDLE_EXIT = 5.0
+RETRY = 1.0
+"""Seconds between tries when the desired state cannot be applied."""
 
 
 class Agent:
     def __init__(self, ws: Workspace, loop: asyncio.AbstractEventLoop) -> None:
         self.ws = ws
         self.loop = loop
-        self.router = Router(loop, RouterConfig())
-        self.supervisor = Supervisor(runtime.mlk_lib(), self.changed, ws.name)
+        self.supervisor = Supervisor(runtime.mlk_lib(), self.changed, ws.name, runtime.replica_groups(ws))
+        self.router = Router(loop, RouterConfig(), peer_token=self.supervisor.token)
+        self.error: dict[str, Any] | None = None
+        """The desired state could not be applied: what went wrong and since when (commands report it)."""
         self.dirty = asyncio.Event()
         self.poked = asyncio.Event()
         self.stopping = asyncio.Event()
@@ -63,7 +68,16 @@ class Agent:
         for signum in (signal.SIGTERM, signal.SIGINT):
             self.loop.add_signal_handler(signum, self.stopping.set)
         self.loop.add_signal_handler(signal.SIGHUP, self.poked.set)
-        tasks = [self.loop.create_task(t) for t in (self._watch_state(), self._report(), self.router.sweep_timeouts())]
+        tasks = [
+            self.loop.create_task(coroutine, name=name)
+            for name, coroutine in (
+                ("state watcher", self._watch_state()),
+                ("heartbeat", self._report()),
+                ("timeout sweep", self.router.sweep_timeouts()),
+            )
+        ]
+        for task in tasks:
+            task.add_done_callback(self._task_ended)
         log.info("agent for workspace '%s' serving endpoints at http://127.0.0.1:%s", self.ws.name, self.ws.router_port)
         await self.stopping.wait()
         log.info("stopping: draining requests and replicas")
@@ -73,6 +87,14 @@ class Agent:
             task.cancel()
         self.router.access.flush()
         self._write_status()
+
+    def _task_ended(self, task: asyncio.Task[None]) -> None:
+        """A task of the agent's own must not end while it runs (a heartbeat without a watcher behind it
+        would be a lie): log why and stop the agent; the next command starts a new one."""
+        if task.cancelled() or self.stopping.is_set():
+            return
+        log.error("the agent's %s ended unexpectedly: stopping", task.get_name(), exc_info=task.exception())
+        self.stopping.set()
 
     async def _listen(self) -> Any:
         deadline = time.monotonic() + 15
@@ -93,10 +115,15 @@ class Agent:
                 current = (stat.st_mtime_ns, stat.st_size)
             except FileNotFoundError:
                 current = None
-            if current != signature or self.poked.is_set() or self.dirty.is_set():
+            if current != signature or self.poked.is_set() or self.dirty.is_set() or self.error:
                 self.poked.clear()
                 signature = current
-                await self._reconcile()
+                try:
+                    await self._reconcile()
+                except Exception as exc:  # e.g. state.json unreadable for a moment: say so, try again
+                    self._failed(exc)
+                    await asyncio.sleep(RETRY)
+                    continue
             if not self.state["endpoints"] and not self.supervisor.procs:
                 idle_since = idle_since or time.monotonic()
                 if time.monotonic() - idle_since > IDLE_EXIT:
@@ -107,10 +134,20 @@ class Agent:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.poked.wait(), POLL)
 
+    def _failed(self, exc: Exception) -> None:
+        message = f"{type(exc).__name__}: {exc}"
+        if self.error is None or self.error["message"] != message:
+            log.error("cannot apply the workspace's desired state (retrying every %.0f s)", RETRY, exc_info=exc)
+            self.error = {"message": message, "since": time.time()}
+        self._write_status()
+
     async def _reconcile(self) -> None:
         self.dirty.clear()
         started = time.time()
         self.state = desired.load(self.ws)
+        if self.error is not None:
+            log.info("the desired state reads again: applying it")
+            self.error = None
         retire = self.supervisor.apply(plans.replica_plans(self.ws, self.state))
         self.router.reload(plans.router_config(self.ws, self.state, self.supervisor))
         fresh = [p for p in retire if id(p) not in self.retiring]
@@ -136,13 +173,19 @@ class Agent:
         """A heartbeat: commands tell a live agent from a dead one by it."""
         while not self.stopping.is_set():
             self._write_status()
+            logfiles.rotate_own_output(runtime.agent_log(self.ws))
             await asyncio.sleep(2.0)
 
     def _write_status(self) -> None:
         runtime.write_status(
             self.ws,
             {
-                "agent": {"pid": os.getpid(), "router_port": self.ws.router_port, "reconciled": self.reconciled},
+                "agent": {
+                    "pid": os.getpid(),
+                    "router_port": self.ws.router_port,
+                    "reconciled": self.reconciled,
+                    "error": self.error,
+                },
                 "deployments": self.supervisor.report(),
             },
         )
@@ -151,13 +194,17 @@ class Agent:
 def main(root: str) -> int:
     path = Path(root)
     ws = Workspace(path.name, path, read_json(path / "workspace.json", {}))
-    ws.runtime.mkdir(parents=True, exist_ok=True)
-    lock = open(ws.runtime / "agent.lock", "a+")  # noqa: SIM115 - held for the whole life of the process
+    private_dir(ws.runtime)
+    lock = open_private(ws.runtime / "agent.lock", append=False)  # held for the whole life of the process
     try:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return 0  # another agent runs this workspace
     configure_logging("mlk")
+    raise_fd_limit()
+    killed = kill_leftovers(runtime.replica_groups(ws))
+    if killed:
+        logging.getLogger("mlk.agent").warning("stopped %d replica(s) an earlier agent left running", killed)
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
     try:

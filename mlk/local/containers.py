@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mlk.local.logfiles import RotatingLog
 from mlk.render.pod import APP_ROOT, SERVER_PORT, SERVER_SCRIPT
 
 LABEL = "mlk.workspace"
@@ -38,10 +39,13 @@ def _follow(container: Any, path: Path) -> threading.Thread:
     """Copy the container's output into `path` as it comes (a daemon thread; ends with the container)."""
 
     def copy() -> None:
-        with contextlib.suppress(Exception), open(path, "ab") as log:
-            for chunk in container.logs(stream=True, follow=True):
-                log.write(chunk)
-                log.flush()
+        log = RotatingLog(path)
+        try:
+            with contextlib.suppress(Exception):
+                for chunk in container.logs(stream=True, follow=True):
+                    log.write(chunk)
+        finally:
+            log.close()
 
     thread = threading.Thread(target=copy, daemon=True, name=f"logs-{container.name}")
     thread.start()
@@ -86,8 +90,11 @@ class ContainerReplica:
         )
         try:
             code = int(init.wait().get("StatusCode", 1))
-            with open(log_path, "ab") as log:
+            log = RotatingLog(log_path)
+            try:
                 log.write(init.logs())
+            finally:
+                log.close()
         finally:
             with contextlib.suppress(Exception):
                 init.remove(force=True)

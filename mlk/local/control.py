@@ -12,10 +12,12 @@ from typing import Any
 from mlk.errors import ExternalError, OperationTimeout
 from mlk.local import runtime
 from mlk.local.supervisor import tail
-from mlk.workspace.files import pid_alive
+from mlk.workspace.files import pid_alive, private_dir
 from mlk.workspace.home import Workspace
 
 HEARTBEAT_STALE = 8.0
+AGENT_ERROR_GRACE = 2.0
+"""Seconds an agent's error must last before a waiting command reports it (a passing one is retried)."""
 
 
 def agent_pid(ws: Workspace) -> int | None:
@@ -36,17 +38,17 @@ def ensure_agent(ws: Workspace, timeout: float = 20.0) -> int:
 
 
 def start_agent(ws: Workspace, timeout: float = 20.0) -> int:
-    ws.runtime.mkdir(parents=True, exist_ok=True)
+    private_dir(ws.runtime)
     started = time.time()
     # posix_spawn rather than Popen: the agent outlives this command, and nothing here will ever wait for it
-    log = str(ws.runtime / "agent.log")
+    log = str(runtime.agent_log(ws))
     os.posix_spawn(
         sys.executable,
         [sys.executable, "-m", "mlk.local.agent", str(ws.root)],
         dict(os.environ),
         file_actions=[
             (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-            (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
+            (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
             (os.POSIX_SPAWN_DUP2, 1, 2),
         ],
         setsid=True,
@@ -57,9 +59,7 @@ def start_agent(ws: Workspace, timeout: float = 20.0) -> int:
         if pid and status.get("heartbeat", 0) >= started and pid_alive(pid):
             return int(pid)
         time.sleep(0.05)
-    raise ExternalError(
-        "the workspace agent did not start", hint=f"its log says:\n{tail(ws.runtime / 'agent.log', 15)}"
-    )
+    raise ExternalError("the workspace agent did not start", hint=f"its log says:\n{tail(runtime.agent_log(ws), 15)}")
 
 
 def poke(ws: Workspace) -> None:
@@ -80,6 +80,7 @@ def wait_until(
 ) -> Any:
     """Poll the agent's report until `done(status)` returns something truthy (which is returned)."""
     deadline = time.monotonic() + timeout
+    failing_since: float | None = None
     while True:
         status = runtime.read_status(ws)
         if on_status is not None:
@@ -87,6 +88,13 @@ def wait_until(
         result = done(status)
         if result:
             return result
+        error: dict[str, Any] = (status.get("agent") or {}).get("error") or {}
+        failing_since = (failing_since or time.monotonic()) if error else None
+        if failing_since is not None and time.monotonic() - failing_since >= AGENT_ERROR_GRACE:
+            raise ExternalError(
+                f"the workspace agent cannot apply the change: {error.get('message')}",
+                hint=f"it retries every second; its log ({runtime.agent_log(ws)}) has the details",
+            )
         if time.monotonic() > deadline:
             raise OperationTimeout(
                 f"timed out after {timeout:.0f} s waiting for {what}",

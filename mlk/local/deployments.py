@@ -15,6 +15,7 @@ from mlk.local import control, runtime
 from mlk.local.endpoints import update as update_endpoint
 from mlk.workspace import assets
 from mlk.workspace import state as desired
+from mlk.workspace.files import private_dir
 from mlk.workspace.home import Workspace
 
 Say = Callable[[str], None]
@@ -69,10 +70,14 @@ def _environment(
 def _initializer_log(ws: Workspace, spec: Mapping[str, Any], lines: list[str]) -> None:
     """What Kubernetes' storage-initializer container would print: where model and code came from."""
     folder = runtime.log_dir(ws, spec["endpoint_name"], spec["name"])
-    folder.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
-    with open(folder / "storage-initializer.log", "a", encoding="utf-8") as log:
-        log.writelines(f"{stamp} I storage-initializer - {line}\n" for line in lines)
+    from mlk.local.logfiles import RotatingLog
+
+    log = RotatingLog(folder / "storage-initializer.log")
+    try:
+        log.write("".join(f"{stamp} I storage-initializer - {line}\n" for line in lines).encode())
+    finally:
+        log.close()
 
 
 def _materialize(ws: Workspace, registered: assets.Registered) -> Path:
@@ -121,7 +126,7 @@ def prepare(ws: Workspace, spec: Mapping[str, Any], say: Say, progress: Any = No
         )
     started = time.perf_counter()
     model_root = _materialize(ws, model) if model is not None else runtime.assets_dir(ws) / "no-model"
-    model_root.mkdir(parents=True, exist_ok=True)
+    private_dir(model_root)
     fetch_s = time.perf_counter() - started  # the environment's build is not the initializer's time
     generated = nocode.environment(model_root, model.name) if mlflow and model is not None else None
     if mlflow:
@@ -313,7 +318,7 @@ def logs(ws: Workspace, endpoint: str, name: str, lines: int, container: str) ->
         files = [folder / "storage-initializer.log"]
     else:
         files = sorted(folder.glob("inference-server-*.log"))
-    from mlk.local.supervisor import tail
+    from mlk.local.logfiles import tail
 
     parts = [tail(f, lines) for f in files if f.exists()]
     return "\n".join(parts) if parts else f"(no {container} log yet)"

@@ -5,7 +5,6 @@ as Azure generates both for such a deployment."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import yaml
 
 from mlk.errors import UsageError
 from mlk.workspace import assets
+from mlk.workspace.files import private_dir, write_private
 
 SCRIPT_DIR = Path(__file__).resolve().parents[1] / "server" / "nocode"
 SCRIPT = "mlflow_score.py"
@@ -23,8 +23,8 @@ def script_folder(assets: Path) -> Path:
     """A copy of the scoring script in the workspace: the replica's working folder, where MLflow writes
     what it writes (mlruns/), never inside the installed mlk package."""
     folder = assets / "mlflow-nocode"
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(SCRIPT_DIR / SCRIPT, folder / SCRIPT)
+    private_dir(folder)
+    write_private(folder / SCRIPT, (SCRIPT_DIR / SCRIPT).read_bytes())
     return folder
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import mlk
-from mlk.workspace.files import read_json, write_json
+from mlk.workspace.files import private_dir, read_json, write_json
 from mlk.workspace.home import Workspace, home
 
 
@@ -26,6 +26,15 @@ def read_status(ws: Workspace) -> dict[str, Any]:
 def write_status(ws: Workspace, status: dict[str, Any]) -> None:
     status["heartbeat"] = time.time()
     write_json(status_file(ws), status)
+
+
+def agent_log(ws: Workspace) -> Path:
+    return ws.runtime / "agent.log"
+
+
+def replica_groups(ws: Workspace) -> Path:
+    """The process groups of the agent's replicas, for the next agent to stop if this one is killed."""
+    return ws.runtime / "replicas.json"
 
 
 def key(endpoint: str, deployment: str) -> str:
@@ -48,7 +57,7 @@ def mlk_lib() -> Path:
     folder = home() / "lib" / f"{mlk.__version__}-{tag}"
     link = folder / "mlk"
     if not link.exists():
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
         tmp = folder / f".mlk-{time.time_ns()}"
         tmp.symlink_to(package, target_is_directory=True)
         tmp.replace(link)

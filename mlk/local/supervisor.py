@@ -12,21 +12,45 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlk.http import peer
 from mlk.http.serve import bind
+from mlk.lifetime import die_with_parent, kill_group, start_time
+from mlk.local import logfiles
 from mlk.router.service import probe
 from mlk.router.state import Replica as RouterReplica
+from mlk.workspace.files import private_dir, read_json, write_json
 
 log = logging.getLogger("mlk.agent")
 BACKOFF_MAX = 30.0
 LOG_TAIL = 40
+INHERITED = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TMPDIR",
+        "LD_LIBRARY_PATH",
+        "CUDA_VISIBLE_DEVICES",
+        "NVIDIA_VISIBLE_DEVICES",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+    }
+)
+"""The agent's variables a replica also gets (and LC_*): a process's basics, the GPUs it may use."""
 
 
 @dataclass(frozen=True)
@@ -103,24 +127,41 @@ def _stopped(proc: Proc) -> bool:
 
 
 def tail(path: Path, lines: int = LOG_TAIL) -> str:
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(0, size - 64 * 1024))
-            return b"\n".join(handle.read().splitlines()[-lines:]).decode(errors="replace")
-    except OSError:
-        return ""
+    return logfiles.tail(path, lines)
+
+
+def replica_environment(inherited: Mapping[str, str], plan: Plan, mlk_lib: Path, token: str) -> dict[str, str]:
+    """What a replica's process sees: what any process needs from the agent's environment (INHERITED), the
+    deployment's own variables, and the server's — never the rest of whatever started the agent (a storage
+    connection string, a cloud credential), as a pod sees only what its spec gives it."""
+    env = {name: value for name, value in inherited.items() if name in INHERITED or name.startswith("LC_")}
+    return (
+        env
+        | plan.env
+        | {
+            "AML_APP_ROOT": plan.code_dir,
+            "AZUREML_ENTRY_SCRIPT": plan.scoring_script,
+            "AZUREML_MODEL_DIR": plan.model_dir,
+            "PYTHONPATH": str(mlk_lib),
+            "PYTHONUNBUFFERED": "1",
+            peer.ENV: token,
+        }
+    )
 
 
 class Supervisor:
-    def __init__(self, mlk_lib: Path, on_change: Any, workspace: str = "") -> None:
+    def __init__(self, mlk_lib: Path, on_change: Any, workspace: str = "", groups: Path | None = None) -> None:
         self.mlk_lib = mlk_lib
         self.on_change = on_change
         self.workspace = workspace
         self.engine: Any = None
         self.procs: dict[str, list[Proc]] = {}
         self.failures: dict[str, dict[str, Any]] = {}
+        self.token = peer.new_token()
+        """Replicas answer requests that carry it only (mlk.http.peer); the router sends it."""
+        self.groups = groups
+        """Where the replicas' process groups are recorded, for an agent that starts after this one died."""
+        self.peer_header = peer.header_line(self.token)
 
     # --- reconcile --------------------------------------------------------------------------------------
     def apply(self, plans: dict[str, Plan]) -> list[Proc]:
@@ -215,41 +256,53 @@ class Supervisor:
 
     async def _start_and_wait(self, proc: Proc) -> int:
         plan = proc.plan
-        proc.log_path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(proc.log_path.parent)
         if plan.container is not None:
             return await self._start_container(proc)
-        env = {
-            **os.environ,
-            **plan.env,
-            "AML_APP_ROOT": plan.code_dir,
-            "AZUREML_ENTRY_SCRIPT": plan.scoring_script,
-            "AZUREML_MODEL_DIR": plan.model_dir,
-            "PYTHONPATH": str(self.mlk_lib),
-            "PYTHONUNBUFFERED": "1",
-        }
-        with open(proc.log_path, "ab") as log_file:
-            proc.process = await asyncio.create_subprocess_exec(
-                plan.python,
-                "-m",
-                "mlk.server",
-                "--entry_script",
-                os.path.join(plan.code_dir, plan.scoring_script),
-                "--model_dir",
-                plan.model_dir,
-                "--port",
-                str(proc.port),
-                "--host",
-                "127.0.0.1",
-                cwd=plan.code_dir,
-                env=env,
-                stdout=log_file,
-                stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,
-            )
+        proc.process = await asyncio.create_subprocess_exec(
+            plan.python,
+            "-m",
+            "mlk.server",
+            "--entry_script",
+            os.path.join(plan.code_dir, plan.scoring_script),
+            "--model_dir",
+            plan.model_dir,
+            "--port",
+            str(proc.port),
+            "--host",
+            "127.0.0.1",
+            cwd=plan.code_dir,
+            env=replica_environment(os.environ, plan, self.mlk_lib, self.token),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the server and its workers are stopped together
+            # SIGTERM, not SIGKILL: the server then stops its workers, which die with it in turn.
+            preexec_fn=functools.partial(die_with_parent, signal.SIGTERM, os.getpid()),
+        )
+        self._record_groups()
+        assert proc.process.stdout is not None
+        copier = asyncio.get_running_loop().create_task(logfiles.copy(proc.process.stdout, proc.log_path))
         watcher = asyncio.get_running_loop().create_task(self._watch_ready(proc))
         code = await proc.process.wait()
         watcher.cancel()
+        with contextlib.suppress(Exception):  # the output's end (a worker may hold the pipe a moment longer)
+            await asyncio.wait_for(asyncio.shield(copier), 5.0)
+        self._record_groups()
         return code
+
+    def _record_groups(self) -> None:
+        """Write the running replicas' process groups (leader pid and its start time) for the next agent."""
+        if self.groups is None:
+            return
+        running = {}
+        for procs in self.procs.values():
+            for proc in procs:
+                if proc.process is not None and proc.process.returncode is None:
+                    started = start_time(proc.process.pid)
+                    if started is not None:
+                        running[str(proc.process.pid)] = started
+        write_json(self.groups, running, mode=0o600)
 
     async def _docker(self) -> Any:
         if self.engine is None:
@@ -275,10 +328,11 @@ class Supervisor:
             init_log = Path(plan.log_dir) / "storage-initializer.log"
             code = await asyncio.to_thread(replica.initialize, init_log)
             if code != 0:
-                with open(proc.log_path, "ab") as log_file:
-                    log_file.write(f"storage-initializer exited with {code}:\n{tail(init_log)}\n".encode())
+                log_file = logfiles.RotatingLog(proc.log_path)
+                log_file.write(f"storage-initializer exited with {code}:\n{tail(init_log)}\n".encode())
+                log_file.close()
                 return 3
-            env = {**dict(plan.container["env"]), "PYTHONUNBUFFERED": "1"}
+            env = {**dict(plan.container["env"]), "PYTHONUNBUFFERED": "1", peer.ENV: self.token}
             await asyncio.to_thread(replica.start_server, proc.port, env, proc.log_path)
             watcher = asyncio.get_running_loop().create_task(self._watch_ready(proc))
             try:
@@ -291,9 +345,21 @@ class Supervisor:
     async def _watch_ready(self, proc: Proc) -> None:
         target = RouterReplica(proc.url)
         while proc.running():
-            if await probe(target, timeout=1.0):
+            if await probe(target, timeout=1.0, peer_header=self.peer_header):
                 proc.state, proc.since = "ready", time.time()
                 self.failures.pop(proc.plan.key, None)
                 self.on_change()
                 return
             await asyncio.sleep(0.05)
+
+
+def kill_leftovers(groups: Path) -> int:
+    """Kill the replica process groups an earlier agent recorded in `groups` and left running (it was
+    killed before it could stop them); how many there were."""
+    try:
+        recorded: dict[str, int] = read_json(groups, {})
+    except (OSError, ValueError):  # unreadable: nothing to go on (the pids could be anyone's by now)
+        recorded = {}
+    killed = sum(kill_group(int(pid), started) for pid, started in recorded.items())
+    write_json(groups, {}, mode=0o600)
+    return killed

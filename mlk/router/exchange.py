@@ -16,7 +16,7 @@ import json
 import time
 from typing import TYPE_CHECKING
 
-from mlk.http import admission
+from mlk.http import admission, peer
 from mlk.router import upstream as pool
 from mlk.router.ids import request_id
 from mlk.router.state import Deployment, Replica
@@ -49,6 +49,7 @@ DROP_REQUEST = {
     b"x-request-id",
     b"azureml-model-deployment",
     admission.REQUEST_HEADER.encode(),
+    peer.HEADER.encode(),  # a client never chooses it: the router sends its own
 }
 
 
@@ -234,7 +235,7 @@ class Exchange:
             if lowered in hop_by_hop:
                 continue
             lines.append(b"%s: %s\r\n" % (name, value))
-        lines.append(b"x-request-id: %s\r\n" % self.request_id.encode())
+        lines.append(b"x-request-id: %s\r\n%s" % (self.request_id.encode(), self.router.peer_header))
         if self.deployment is not None:
             lines.append(b"x-mlk-admission: %d\r\n" % self.deployment.concurrency)
         if self.request_chunked:

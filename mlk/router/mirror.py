@@ -68,8 +68,8 @@ async def send_copy(router: Router, original: Exchange, deployment: Deployment, 
         lines = [b"%s %s HTTP/1.1\r\nHost: %s\r\n" % (original.method.encode(), path, replica.host_header)]
         lines += [b"%s: %s\r\n" % (n, v) for n, v in original.headers if n.lower() not in DROP_REQUEST]
         lines.append(
-            b"x-request-id: %s\r\nx-ms-mirrored: true\r\nContent-Length: %d\r\n\r\n"
-            % (original.request_id.encode(), len(body))
+            b"x-request-id: %s\r\nx-ms-mirrored: true\r\n%sContent-Length: %d\r\n\r\n"
+            % (original.request_id.encode(), router.peer_header, len(body))
         )
         sink = _Discard(router.loop)
         started = time.perf_counter()

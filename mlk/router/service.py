@@ -14,6 +14,7 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
+from mlk.http import peer
 from mlk.http.logbuffer import MAX_LOGGED, LineBuffer, Throttle, shorten
 from mlk.http.metrics import CONTENT_TYPE
 from mlk.router import auth, mirror
@@ -32,8 +33,16 @@ SHOWN_NAME = 64
 
 
 class Router:
-    def __init__(self, loop: asyncio.AbstractEventLoop, config: RouterConfig, access_log: bool = True) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        config: RouterConfig,
+        access_log: bool = True,
+        peer_token: str | None = None,
+    ) -> None:
         self.loop = loop
+        self.peer_header = peer.header_line(peer_token)
+        """Sent with every request to a replica (mlk.http.peer): the embedded default's replicas want it."""
         self.state = RouterState()
         self.metrics = RouterMetrics(lambda: self.state)
         self.access = LineBuffer("mlk.router", access_log)
@@ -177,7 +186,7 @@ class Router:
         try:
             while not replica.healthy and not replica.removed:
                 await asyncio.sleep(PROBE_SECONDS)
-                if await probe(replica):
+                if await probe(replica, peer_header=self.peer_header):
                     replica.healthy, replica.failures = True, 0
                     log.info("replica %s answers again: back in rotation", replica.url)
                     for deployment in self.state.deployments():
@@ -191,14 +200,14 @@ def _expire(future: asyncio.Future[Replica]) -> None:
         future.set_exception(QueueTimeout())
 
 
-async def probe(replica: Replica, timeout: float = 2.0) -> bool:
+async def probe(replica: Replica, timeout: float = 2.0, peer_header: bytes = b"") -> bool:
     """GET / on the replica: True for a 200."""
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(replica.host, replica.port), timeout)
     except (OSError, TimeoutError):
         return False
     try:
-        writer.write(b"GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % replica.host_header)
+        writer.write(b"GET / HTTP/1.1\r\nHost: %s\r\n%sConnection: close\r\n\r\n" % (replica.host_header, peer_header))
         status_line = await asyncio.wait_for(reader.readline(), timeout)
         return status_line.split(b" ")[1:2] == [b"200"]
     except (OSError, TimeoutError, IndexError):

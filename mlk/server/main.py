@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from mlk.http.logbuffer import configure_logging
 from mlk.server.settings import ServerSettings
@@ -34,10 +35,13 @@ def banner(settings: ServerSettings) -> str:
 def serve(settings: ServerSettings) -> int:
     """Run until SIGTERM/SIGINT; the exit code is azmlinfsrv's (3 when the script cannot start)."""
     from mlk.errors import ExternalError
-    from mlk.http.serve import bind
+    from mlk.http import peer
+    from mlk.http.serve import bind, raise_fd_limit
     from mlk.server.workers import Master
 
     configure_logging("azmlinfsrv", "mlk")
+    raise_fd_limit()
+    os.environ.pop(peer.ENV, None)  # read into the settings; score.py and what it starts need not see it
     if settings.model_dir is None:
         print("The environment variable 'AZUREML_MODEL_DIR' has not been set.", flush=True)
         print("Use the --model_dir command line argument to set it.", flush=True)
@@ -48,6 +52,6 @@ def serve(settings: ServerSettings) -> int:
         raise ExternalError(str(exc.strerror or exc), hint="pick another --port, or stop what listens there") from None
     sock.set_inheritable(True)
     logging.getLogger("azmlinfsrv").info(
-        "Listening at: http://%s:%s (%s)", settings.host, sock.getsockname()[1], __import__("os").getpid()
+        "Listening at: http://%s:%s (%s)", settings.host, sock.getsockname()[1], os.getpid()
     )
     return Master(settings, sock).run()

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlk.errors import UsageError
-from mlk.http.protocol import DEFAULT_MAX_BODY_BYTES
+from mlk.http import peer
+from mlk.http.protocol import DEFAULT_MAX_BODY_BYTES, Limits
 
 DEFAULT_PORT = 5001
 DEFAULT_SCORING_TIMEOUT_MS = 3_600_000
@@ -44,6 +45,17 @@ class ServerSettings:
     server_version: str = SERVER_VERSION
     extra_env: Mapping[str, str] = field(default_factory=dict)
     """Variables to export before the script is imported (AZUREML_MODEL_DIR, AML_APP_ROOT, ...)."""
+    replica_token: str | None = field(default=None, repr=False)
+    """mlk.http.peer: set by the embedded default's agent; requests without it get 401."""
+
+    def limits(self) -> Limits:
+        """The HTTP layer's limits for a worker."""
+        return Limits(
+            max_body_bytes=self.max_body_bytes,
+            request_read_timeout=self.read_timeout_s,
+            keep_alive_timeout=self.keep_alive_s,
+            peer_token=self.replica_token,
+        )
 
     @property
     def effective_timeout_ms(self) -> int:
@@ -120,4 +132,5 @@ def from_sources(
         keep_alive_s=float(_int(env, "MLK_KEEP_ALIVE_S", 65, minimum=1)),
         server_version=env.get("HTTP_X_MS_SERVER_VERSION", SERVER_VERSION),
         extra_env=exported,
+        replica_token=env.get(peer.ENV) or None,
     )

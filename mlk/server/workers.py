@@ -39,18 +39,13 @@ def worker(settings: ServerSettings, sock: socket.socket) -> int:
     except BaseException:
         log.exception("User's init function failed")
         return EXIT_BOOT_FAILED
-    from mlk.http import HttpServer, Limits, new_event_loop
+    from mlk.http import HttpServer, new_event_loop
     from mlk.server.app import ScoringApp
 
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
     app = ScoringApp(script, settings, loop)
-    limits = Limits(
-        max_body_bytes=settings.max_body_bytes,
-        request_read_timeout=settings.read_timeout_s,
-        keep_alive_timeout=settings.keep_alive_s,
-    )
-    server = HttpServer(app, limits, observer=app.observe)
+    server = HttpServer(app, settings.limits(), observer=app.observe)
     code = loop.run_until_complete(_serve(app, server, sock))
     app.close()
     return code

@@ -4,6 +4,7 @@ and reach the log cut short, and the 401/404 lines it can provoke at will are th
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 
 from tests.router.fakes import KEY, Replica, RouterProcess, config, endpoint
@@ -58,5 +59,43 @@ def test_made_up_names_grow_neither_metrics_nor_log(runner, tmp_path: Path) -> N
         assert len(log.encode()) - log_before < GROWTH_LIMIT
         assert "more 401/404 lines left out" in log
     finally:
+        router.stop()
+        replica.stop()
+
+
+def test_connections_past_the_cap_get_503_and_the_listener_stays_up(runner, tmp_path: Path) -> None:
+    replica = Replica(runner)
+    cfg = config(tmp_path / "router.yml", [endpoint(blue={"replicas": [replica.url], "traffic": 100})])
+    router = RouterProcess(cfg, "--max-connections", "4", log=tmp_path / "router.log")
+    held = []
+    try:
+        for _ in range(4):
+            held.append(socket.create_connection(("127.0.0.1", router.port)))
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", router.port)) as extra:
+                extra.settimeout(5)
+                answer = extra.recv(4096)
+                assert answer.startswith(b"HTTP/1.1 503") and b"Retry-After: 1" in answer
+                assert extra.recv(4096) == b""  # closed
+        held.pop().close()
+        deadline = time.monotonic() + 5
+        while (status := request(router.port, "GET", "/healthz").status) != 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert status == 200
+        limit = int(
+            next(
+                line.split()[3]
+                for line in Path(f"/proc/{router.process.pid}/limits").read_text().splitlines()
+                if line.startswith("Max open files")
+            )
+        )
+        assert limit > 1024  # raised at start to the hard limit
+        deadline = time.monotonic() + 5  # the refusals are logged once a second
+        while "3 connection(s) refused with 503" not in router.log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "3 connection(s) refused with 503" in router.log.read_text()
+    finally:
+        for conn in held:
+            conn.close()
         router.stop()
         replica.stop()

@@ -18,6 +18,8 @@ def run(raw_data):
     data = json.loads(raw_data) if raw_data else {}
     if data.get("sleep"):
         time.sleep(data["sleep"])
+    if data.get("environment"):
+        return {"environment": sorted(os.environ)}
     return {
         "pid": os.getpid(),
         "model": sorted(os.listdir(os.environ["AZUREML_MODEL_DIR"])),

@@ -1,0 +1,51 @@
+"""Processes that must not outlive the one that owns them: replicas their agent, workers their master.
+
+Linux's PR_SET_PDEATHSIG has the kernel signal a child when its parent dies, however it dies (SIGKILL and
+OOM kills included), which no cleanup code in the parent can promise. Elsewhere it is a no-op and the
+owner's own cleanup (process groups recorded and killed at the next start) is what remains.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(signum: int = signal.SIGKILL, parent: int | None = None) -> None:
+    """Ask the kernel for `signum` when this process's parent dies. Called in the child — after fork, or as
+    a preexec function — and safe there (no allocation beyond ctypes' call). If the parent (`parent`, when
+    given) is already gone, the signal is sent now: the race between fork and this call is closed."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0)
+    if parent is not None and os.getppid() != parent:
+        os.kill(os.getpid(), signum)
+
+
+def start_time(pid: int) -> int | None:
+    """When `pid` started (clock ticks since boot, from /proc): with the pid, it names one process for good
+    (a pid alone may have been reused since it was recorded). None when there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    # Fields after the command name, which is in parentheses and may itself hold spaces or parentheses.
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    return int(fields[19]) if len(fields) > 19 else None
+
+
+def kill_group(pid: int, started: int) -> bool:
+    """SIGKILL the process group led by `pid`, if `pid` is still the process that started at `started`."""
+    if start_time(pid) != started:
+        return False
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
