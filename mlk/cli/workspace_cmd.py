@@ -158,6 +158,6 @@ def update(
                 config.setdefault("build", {})[key] = value or None
         if default_compute is not None:
             config["default_compute"] = default_compute.removeprefix("azureml:")
-        write_json(ws.root / "workspace.json", config, mode=0o600)  # may hold a registry password
+        write_json(ws.root / "workspace.json", config)  # may hold a registry password
         ws.config = config
     console.result(_view(ws))

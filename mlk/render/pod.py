@@ -4,6 +4,10 @@
     ├── <code folder name>/               AML_APP_ROOT (score.py inside, AZUREML_ENTRY_SCRIPT relative to it)
     └── azureml-models/<model digest>/    AZUREML_MODEL_DIR (the model file or folder inside, by its name)
 
+  A code folder named like an entry the volume needs for itself (azureml-models, the initializer's
+  .mlk-cache and .mlk-code) goes to azureml-code/<its name> instead (`code_folder`), so code and model
+  never share, replace or delete a folder.
+
 - init container `storage-initializer` (mlk's image): `python -m mlk.storage.initializer --model <digest>
   --code <digest> --dest /var/azureml-app` fetches both content-addressed manifests into that layout; the
   storage's credentials come from the storage Secret (key `storage.json` → MLK_STORAGE_CONFIG).
@@ -24,9 +28,18 @@ from typing import Any
 
 from mlk.render.objects import container_security, quantities, quantity, tmp_mount
 from mlk.specs.quantity import parse_quantity
+from mlk.specs.relative import leaving_reason
 
 APP_ROOT = "/var/azureml-app"
-MODELS_DIR = f"{APP_ROOT}/azureml-models"
+MODELS = "azureml-models"
+MODELS_DIR = f"{APP_ROOT}/{MODELS}"
+INITIALIZER_CACHE = ".mlk-cache"
+"""The storage-initializer's blob cache under APP_ROOT (removed once the files are in place)."""
+INITIALIZER_STAGING = ".mlk-code"
+"""Where the storage-initializer assembles the code before moving it to its folder."""
+RESERVED = frozenset({MODELS, INITIALIZER_CACHE, INITIALIZER_STAGING})
+"""Names under APP_ROOT that are not the code's to take."""
+CODE_ELSEWHERE = "azureml-code"
 SERVER_PORT = 5001
 SERVER_SCRIPT = (
     # mlk's server when the image has it (mlk's images set MLK_PYTHON), else Azure's own azmlinfsrv: an
@@ -129,6 +142,28 @@ def initializer(system_image: str, storage_secret: str, runtime: Mapping[str, An
     }
 
 
+def code_folder(name: str) -> str:
+    """Where a code folder called `name` goes, relative to APP_ROOT: its own name, as on Azure, unless that is
+    one of the volume's own entries (RESERVED), then azureml-code/<name>. A ValueError for a name that is
+    not one plain folder name (the manifest's checks refuse those; a hand-written resource may not)."""
+    if name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise ValueError(f"code folder name {name!r} is not a plain folder name")
+    return f"{CODE_ELSEWHERE}/{name}" if name in RESERVED else name
+
+
+def scoring_script(deployment: Mapping[str, Any]) -> str | None:
+    """code_configuration.scoring_script, which must stay inside the code folder (mlk validate refuses the
+    others; this guards resources written by hand); a ValueError when it does not."""
+    code = deployment.get("code_configuration") or {}
+    script = code.get("scoring_script")
+    if script is None:
+        return None
+    reason = leaving_reason(str(script), str(code.get("code", "")))
+    if reason:
+        raise ValueError(f"code_configuration.scoring_script: {reason}")
+    return str(script)
+
+
 def user_environment(deployment: Mapping[str, Any]) -> dict[str, str]:
     """The deployment's environment_variables as the container gets them: sorted, text (null is empty)."""
     values = sorted((deployment.get("environment_variables") or {}).items())
@@ -139,9 +174,9 @@ def server_env(endpoint: str, deployment: Mapping[str, Any]) -> list[dict[str, s
     """Azure's environment contract first, then the user's environment_variables (sorted; they may override)."""
     runtime = deployment.get("runtime") or {}
     code, model = runtime.get("code") or {}, runtime.get("model") or {}
-    scoring = (deployment.get("code_configuration") or {}).get("scoring_script")
+    scoring = scoring_script(deployment)
     system = {
-        "AML_APP_ROOT": f"{APP_ROOT}/{code['name']}" if code.get("name") else None,
+        "AML_APP_ROOT": f"{APP_ROOT}/{code_folder(str(code['name']))}" if code.get("name") else None,
         "AZUREML_ENTRY_SCRIPT": scoring,
         "AZUREML_MODEL_DIR": f"{MODELS_DIR}/{model['digest']}" if model.get("digest") else None,
         "SERVICE_NAME": endpoint,
@@ -166,7 +201,7 @@ def server(endpoint: str, deployment: Mapping[str, Any], image: str, res: Mappin
         live_path, ready_path = config["liveness_route"]["path"], config["readiness_route"]["path"]
         digest = (runtime.get("model") or {}).get("digest")
         if deployment.get("model_mount_path") and digest:
-            sub = f"azureml-models/{digest}"
+            sub = f"{MODELS}/{digest}"
             mounts.append({"name": VOLUME, "mountPath": deployment["model_mount_path"], "subPath": sub})
     live_port = port if config is None else int(config["liveness_route"]["port"])
     ready_port = port if config is None else int(config["readiness_route"]["port"])

@@ -14,6 +14,7 @@ from mlk.specs import kinds
 from mlk.specs.paths import is_reference, local_paths, missing_reason
 from mlk.specs.problems import JsonPath, Problem, Severity
 from mlk.specs.quantity import parse_quantity
+from mlk.specs.relative import leaving_reason
 from mlk.specs.scripts import conda_file_problems, scoring_script_problems
 from mlk.specs.yamlpos import Document
 
@@ -183,6 +184,15 @@ def check_deployment(c: Checker, data: dict[str, Any]) -> None:
     code = data.get("code_configuration")
     if isinstance(code, dict) and "code" not in code:
         c.error(("code_configuration",), "missing required field 'code': the folder that holds the scoring script")
+    if (
+        isinstance(code, dict)
+        and is_reference(str(code.get("code", "")))
+        and isinstance(code.get("scoring_script"), str)
+    ):
+        # a local code folder's script is checked on disk with the other paths (symbolic links too)
+        reason = leaving_reason(code["scoring_script"], str(code["code"]))
+        if reason:
+            c.error(("code_configuration", "scoring_script"), reason)
     environment, model = data.get("environment"), data.get("model")
     custom_container = isinstance(environment, dict) and "inference_config" in environment
     if code is None and not custom_container and isinstance(model, str) and model.startswith("azureml:"):

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from mlk.specs import kinds
 from mlk.specs.problems import JsonPath
+from mlk.specs.relative import leaving_reason
 
 Expect = Literal["file", "dir", "any"]
 
@@ -30,6 +31,9 @@ class LocalPath:
     """The path it names on disk."""
     keep_relative: bool = False
     """True for paths that are relative to another path field (scoring_script, dockerfile_path)."""
+    within: tuple[str, Path] | None = None
+    """(the field as written, its folder) for a path that must stay inside that folder: a scoring script
+    inside its code folder (only the folder is uploaded; a path out of it would read the machine's files)."""
 
 
 def is_reference(value: str) -> bool:
@@ -45,8 +49,15 @@ def _get(data: Any, path: JsonPath) -> Any:
     return data
 
 
+def _expanded(value: str) -> Path:
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:  # `~name/...` for a user this machine does not know: a plain name then
+        return Path(value)
+
+
 def _under(base: Path, value: str) -> Path:
-    path = Path(value).expanduser()
+    path = _expanded(value)
     return path if path.is_absolute() else base / path
 
 
@@ -92,6 +103,7 @@ def local_paths(kind: kinds.Kind, data: Any, base: Path) -> list[LocalPath]:
                         "file",
                         _under(code_dir, script),
                         keep_relative=True,
+                        within=(code, code_dir),
                     )
                 )
         if isinstance(data.get("environment"), dict):
@@ -117,8 +129,30 @@ def shown(path: Path) -> str:
         return str(absolute)
 
 
+def outside_reason(item: LocalPath) -> str | None:
+    """Why a path that must stay inside its folder does not, as written or through a symbolic link; None
+    when it stays (or has no such folder)."""
+    if item.within is None:
+        return None
+    folder_value, folder = item.within
+    written = leaving_reason(item.value, folder_value)
+    if written:
+        return written
+    real_folder = Path(os.path.realpath(folder))
+    real = Path(os.path.realpath(item.target))
+    if real_folder.is_dir() and not real.is_relative_to(real_folder):
+        return (
+            f"'{item.value}' links to {shown(real)}, outside the code folder '{folder_value}': only that folder "
+            "is deployed; copy the file into it instead of linking to it"
+        )
+    return None
+
+
 def missing_reason(item: LocalPath) -> str | None:
     """Why the path is unusable, or None when it is fine."""
+    outside = outside_reason(item)
+    if outside:
+        return outside
     target = item.target
     if not target.exists():
         if item.value.startswith("file:"):

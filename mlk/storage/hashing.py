@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from mlk.errors import MlkError, NotFoundError
-from mlk.storage.base import StrPath, remove_quietly, temp_sibling
+from mlk.storage.base import StrPath
 from mlk.storage.manifest import Kind, Manifest, ManifestFile
+from mlk.storage.private import replacing
 
 RACY_NS = 2_000_000_000
 CHUNK = 1 << 20
@@ -62,14 +63,8 @@ class HashCache:
         """Write the cache atomically if anything changed (idempotent)."""
         if not self._dirty or self._entries is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = temp_sibling(self.path)
-        try:
-            tmp.write_text(json.dumps({"version": 1, "entries": self._entries}), encoding="utf-8")
-            os.replace(tmp, self.path)
-        except BaseException:
-            remove_quietly(tmp)
-            raise
+        with replacing(self.path, durable=False) as out:  # owner-only: it names the user's files
+            out.write(json.dumps({"version": 1, "entries": self._entries}).encode("utf-8"))
         self._dirty = False
 
 

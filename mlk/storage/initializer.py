@@ -2,8 +2,10 @@
 
 It fetches the model and the scoring code (content-addressed manifests, verified by SHA-256) into the
 pod's emptyDir at /var/azureml-app, in Azure's layout: the model at azureml-models/<digest>/<its name>
-(AZUREML_MODEL_DIR is azureml-models/<digest>), the code at <its folder name> (AML_APP_ROOT). Storage
-credentials come from MLK_STORAGE_CONFIG (the storage Secret; a read-only SAS for blob storage).
+(AZUREML_MODEL_DIR is azureml-models/<digest>), the code at <its folder name> (AML_APP_ROOT; see
+mlk.render.pod.code_folder for the names that go to azureml-code/<name> instead, so that code and model
+never replace each other). Storage credentials come from MLK_STORAGE_CONFIG (the storage Secret; a
+read-only SAS for blob storage).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 from pathlib import Path
 
 from mlk.errors import MlkError
+from mlk.render.pod import INITIALIZER_CACHE, INITIALIZER_STAGING, MODELS, code_folder
 from mlk.storage import open_store
 from mlk.storage.cas import load_manifest, materialize
 from mlk.storage.config import StorageConfig
@@ -27,24 +30,32 @@ CONFIG_ENV = "MLK_STORAGE_CONFIG"
 def fetch(config: StorageConfig, dest: Path, model: str | None, code: str | None) -> list[str]:
     """Materialise the model and code under `dest`; returns what it did, one line each."""
     done = []
-    cache = dest / ".mlk-cache"
+    cache = dest / INITIALIZER_CACHE
+    staging = dest / INITIALIZER_STAGING
     with open_store(config) as store:
         if model:
             started = time.perf_counter()
-            path = materialize(store, load_manifest(store, model), dest / "azureml-models", cache)
+            path = materialize(store, load_manifest(store, model), dest / MODELS, cache)
             done.append(f"model {model[:12]} -> {path} in {time.perf_counter() - started:.2f} s")
         if code:
             started = time.perf_counter()
             manifest = load_manifest(store, code)
-            staged = materialize(store, manifest, dest / ".mlk-code", cache)
-            target = dest / manifest.name
-            if target.exists():
-                shutil.rmtree(target)
+            staged = materialize(store, manifest, staging, cache)
+            target = dest / code_folder(manifest.name)
+            _remove(target)  # a restarted pod's earlier copy: never the models' folder (code_folder sees to it)
+            target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(staged / manifest.name), target)
             done.append(f"code {code[:12]} -> {target} in {time.perf_counter() - started:.2f} s")
     shutil.rmtree(cache, ignore_errors=True)  # blobs are hard-linked into place: the cache only costs space
-    shutil.rmtree(dest / ".mlk-code", ignore_errors=True)
+    shutil.rmtree(staging, ignore_errors=True)
     return done
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,12 +1,12 @@
 """LocalStore: a workspace's assets in a folder (the default storage).
 
 Every write goes to a hidden temporary file next to its target and is renamed into place, so a reader
-(or a crash) never sees half a file; keys map to paths under the root and cannot leave it.
+(or a crash) never sees half a file; keys map to paths under the root and cannot leave it. What it
+stores is its user's only: folders 0700, files 0600 (mlk.storage.private).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from mlk.errors import ExternalError, NotFoundError
-from mlk.storage.base import ClosedOnExit, ProgressFn, StrPath, check_key, remove_quietly, temp_sibling
+from mlk.storage.base import ClosedOnExit, ProgressFn, StrPath, check_key, temp_sibling
+from mlk.storage.private import private_dir, replacing
 
 CHUNK = 1 << 20
 
@@ -74,7 +75,7 @@ class LocalStore(ClosedOnExit):
         """Create the root if needed and prove it writable."""
         probe = temp_sibling(self.root / "check")
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            private_dir(self.root)
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as e:
@@ -88,17 +89,9 @@ class LocalStore(ClosedOnExit):
 
     @staticmethod
     def _write(target: Path, fill: Callable[[BinaryIO], int]) -> int:
-        """Write through `fill` into a temporary sibling of `target`, then rename it into place."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = temp_sibling(target)
-        try:
-            with open(tmp, "wb") as out:
-                written = fill(out)
-            os.replace(tmp, target)
-        except BaseException:
-            remove_quietly(tmp)
-            raise
-        return written
+        """Write through `fill` into a temporary sibling of `target` (0600), then rename it into place."""
+        with replacing(target, durable=False) as out:
+            return fill(out)
 
 
 def _copy(src: BinaryIO, out: BinaryIO, on_progress: ProgressFn | None) -> int:

@@ -45,7 +45,7 @@ def attach(ws: Workspace, record: dict[str, Any]) -> None:
     with locked(ws.lock_file):
         config = read_json(_config_file(ws), {})
         config.setdefault("computes", {})[record["name"]] = record
-        write_json(_config_file(ws), config, mode=0o600)
+        write_json(_config_file(ws), config)
         ws.config = config
 
 
@@ -63,7 +63,7 @@ def detach(ws: Workspace, name: str) -> None:
         if name not in config.get("computes", {}):
             raise NotFoundError(f"compute '{name}' is not attached to workspace '{ws.name}'")
         del config["computes"][name]
-        write_json(_config_file(ws), config, mode=0o600)
+        write_json(_config_file(ws), config)
         ws.config = config
 
 

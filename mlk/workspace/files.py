@@ -3,6 +3,11 @@
 State is rewritten whole (write to a temporary file, fsync, rename), so a CLI killed at any point leaves
 either the old file or the new one, never half of one. Mutations take the workspace lock, a short
 flock, so two commands never interleave their read-modify-write.
+
+Everything under $MLK_HOME is its user's alone (mlk.storage.private, re-exported here): folders 0700,
+files 0600 whatever the umask, so another local user cannot read a deployment's environment variables,
+an endpoint's keys or a storage key. Anything that writes there uses `write_json`, `write_private`,
+`replacing`, `open_private` or `private_dir`, never a bare open() or mkdir().
 """
 
 from __future__ import annotations
@@ -11,13 +16,27 @@ import contextlib
 import fcntl
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from mlk.errors import ConflictError
+from mlk.storage.private import DIR_MODE, FILE_MODE, open_private, private_dir, replacing, tighten, write_private
+
+__all__ = [
+    "DIR_MODE",
+    "FILE_MODE",
+    "locked",
+    "open_private",
+    "pid_alive",
+    "private_dir",
+    "read_json",
+    "replacing",
+    "tighten",
+    "write_json",
+    "write_private",
+]
 
 
 def read_json(path: Path, default: Any) -> Any:
@@ -27,27 +46,15 @@ def read_json(path: Path, default: Any) -> Any:
         return default
 
 
-def write_json(path: Path, data: Any, *, mode: int = 0o644) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=1, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+def write_json(path: Path, data: Any, *, mode: int = FILE_MODE) -> None:
+    """Replace `path` atomically and durably with `data` as JSON, owner-only (0600) unless `mode` says."""
+    write_private(path, json.dumps(data, indent=1, sort_keys=True), mode=mode)
 
 
 @contextlib.contextmanager
 def locked(path: Path, *, timeout: float = 30.0, what: str = "the workspace") -> Iterator[None]:
     """Hold an exclusive lock on `path`; wait up to `timeout` seconds for another holder to finish."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
+    with open_private(path, append=False) as handle:
         deadline = time.monotonic() + timeout
         while True:
             try:

@@ -9,6 +9,10 @@ $MLK_HOME/workspaces/<name>/
     storage/                          the local store (when storage is local)
     cache/                            downloaded blobs, the file-hash cache
     runtime/                          the agent: status, logs, materialised models and code
+
+Only its user can read any of it: $MLK_HOME and every folder mlk makes are 0700, every file 0600
+(mlk.workspace.files), and a home an older mlk made with looser modes is closed (0700) when a workspace
+is opened.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mlk.errors import NotFoundError, UsageError
-from mlk.workspace.files import read_json, write_json
+from mlk.workspace.files import private_dir, read_json, tighten, write_json
 
 NAME = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9_]{0,62}$")
 FIRST_ROUTER_PORT = 8765
@@ -29,6 +33,17 @@ FIRST_ROUTER_PORT = 8765
 
 def home() -> Path:
     return Path(os.environ.get("MLK_HOME") or Path.home() / ".mlk").expanduser()
+
+
+def private_home(*, create: bool = True) -> Path:
+    """$MLK_HOME, closed to group and others when it exists with looser modes (an older mlk's), else
+    created 0700 (unless `create` is False)."""
+    root = home()
+    if root.is_dir():
+        tighten(root)
+    elif create:
+        private_dir(root)
+    return root
 
 
 def current_name(explicit: str | None = None) -> str:
@@ -109,7 +124,7 @@ class Workspace:
         return open_store(self.storage_config())
 
     def save(self) -> None:
-        write_json(self.root / "workspace.json", self.config, mode=0o600)  # may hold a storage key
+        write_json(self.root / "workspace.json", self.config)  # may hold a storage key
 
 
 def workspaces() -> list[str]:
@@ -122,7 +137,7 @@ def open_workspace(name: str | None = None, *, create: bool = True) -> Workspace
     chosen = current_name(name)
     if not NAME.match(chosen):
         raise UsageError(f"'{chosen}' is not a workspace name", hint="letters, digits, '-' and '_'")
-    root = home() / "workspaces" / chosen
+    root = private_home(create=False) / "workspaces" / chosen
     config = read_json(root / "workspace.json", None)
     if config is None:
         if not create:
@@ -139,7 +154,7 @@ def create_workspace(
 ) -> Workspace:
     if not NAME.match(name):
         raise UsageError(f"'{name}' is not a workspace name", hint="letters, digits, '-' and '_'")
-    root = home() / "workspaces" / name
+    root = private_home() / "workspaces" / name
     existing = read_json(root / "workspace.json", None)
     if existing is not None:
         if not exist_ok:
@@ -157,7 +172,7 @@ def create_workspace(
         "default_compute": "local",
         "router_port": router_port or _free_port(FIRST_ROUTER_PORT, taken),
     }
-    root.mkdir(parents=True, exist_ok=True)
+    private_dir(root)
     workspace = Workspace(name, root, config)
     workspace.save()
     return workspace

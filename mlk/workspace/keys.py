@@ -24,7 +24,7 @@ def ensure_keys(ws: Workspace, endpoint: str) -> dict[str, str]:
     keys: dict[str, str] = read_json(path, {})
     if not keys:
         keys = {"primaryKey": _new_key(), "secondaryKey": _new_key(), "tokenSecret": _new_key()}
-        write_json(path, keys, mode=0o600)
+        write_json(path, keys)
     return keys
 
 
@@ -36,7 +36,7 @@ def read_keys(ws: Workspace, endpoint: str) -> dict[str, str]:
 def regenerate(ws: Workspace, endpoint: str, which: str) -> None:
     keys = ensure_keys(ws, endpoint)
     keys["primaryKey" if which == "primary" else "secondaryKey"] = _new_key()
-    write_json(ws.keys_dir / f"{endpoint}.json", keys, mode=0o600)
+    write_json(ws.keys_dir / f"{endpoint}.json", keys)
 
 
 def delete_keys(ws: Workspace, endpoint: str) -> None:

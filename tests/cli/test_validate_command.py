@@ -90,3 +90,32 @@ def test_skip_script_validation(in_repo: Path) -> None:
 def test_no_files_is_a_usage_error() -> None:
     result = run_mlk("validate")
     assert result.exit_code == 2 and "no file to validate" in result.stderr
+
+
+def test_scoring_script_must_stay_in_its_code_folder(tmp_path: Path) -> None:
+    code = tmp_path / "src"
+    code.mkdir()
+    (code / "score.py").write_text("def init():\n    pass\n\n\ndef run(data):\n    return data\n")
+    secret = tmp_path / "secret.py"
+    secret.write_text("def init():\n    pass\n\n\ndef run(data):\n    return data\n")
+    (code / "link.py").symlink_to(secret)
+    spec = tmp_path / "blue.yml"
+    spec.write_text(
+        "name: blue\nendpoint_name: my-endpoint\nenvironment: {image: python:3.11}\n"
+        "code_configuration:\n  code: src\n  scoring_script: score.py\n"
+    )
+    assert run_mlk("validate", "-f", spec).exit_code == 0
+    for script, says in (
+        ("../secret.py", "'../secret.py' is outside the code folder 'src'"),
+        (str(secret), f"'{secret}' is an absolute path"),
+        ("link.py", "'link.py' links to "),
+        ("sub/../../secret.py", "'sub/../../secret.py' is outside the code folder 'src'"),
+    ):
+        result = run_mlk("validate", "-f", spec, "--set", f"code_configuration.scoring_script={script}")
+        assert result.exit_code == 2, result.stderr
+        assert f"{spec}:6:19: $.code_configuration.scoring_script: {says}" in result.stderr
+        assert "fix the lines above" in result.stderr and "Traceback" not in result.stderr
+        skipped = run_mlk(
+            "validate", "-f", spec, "--skip-script-validation", "--set", f"code_configuration.scoring_script={script}"
+        )
+        assert skipped.exit_code == 2

@@ -28,6 +28,7 @@ ALLOWED = {
     "mlk.errors",
     "mlk.specs.kinds",
     "mlk.specs.quantity",
+    "mlk.specs.relative",
     "mlk.specs.schemas",
 }
 
