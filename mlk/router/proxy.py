@@ -236,7 +236,7 @@ class ClientProtocol(asyncio.Protocol):
         exchange = self.receiving
         if exchange is not None:
             self.receiving = None
-            if exchange is self.current and exchange.responded:
+            if exchange.responded:  # its status line is out (or all of it, a 401 say): no second answer
                 self.abort()
                 return
             exchange.status = status

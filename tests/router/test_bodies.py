@@ -100,6 +100,10 @@ def test_bodies_over_the_limit_get_413_from_the_router(start_router) -> None:
     answer, sent = _upload(router.port, streamed, 50 * MB, chunked=True)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert sent < 50 * MB  # the router closed the connection: the client could not send it all
+    no_key = b"POST %s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" % SCORE.encode()
+    answer, sent = _upload(router.port, no_key, 50 * MB, chunked=True)  # answered 401 at once, then too large
+    assert answer.startswith(b"HTTP/1.1 401") and answer.count(b"HTTP/1.1") == 1, answer[:300]
+    assert sent < 50 * MB  # closed at the limit, without a second status line
     ok = request(router.port, "POST", SCORE, "x" * (MB // 2), {"Authorization": f"Bearer {KEY}"})
     assert ok.status == 200 and b'"length": 524288' in ok.body
 
