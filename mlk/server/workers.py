@@ -18,6 +18,7 @@ import socket
 import sys
 import time
 
+from mlk.lifetime import die_with_parent
 from mlk.server.settings import ServerSettings
 
 log = logging.getLogger("azmlinfsrv")
@@ -86,8 +87,10 @@ class Master:
         self.stopping = False
 
     def _spawn(self, index: int) -> None:
+        master = os.getpid()
         pid = os.fork()
         if pid == 0:  # the worker
+            die_with_parent(signal.SIGKILL, master)  # a master killed outright takes its workers along
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             code = 1

@@ -3,6 +3,7 @@ die with their agent, see only their own environment, and answer their router on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -163,3 +164,31 @@ def test_logs_are_private_capped_and_rotated(tmp_path: Path) -> None:
     assert path.parent.stat().st_mode & 0o077 == 0
     shown = logfiles.tail(path, 30).splitlines()
     assert len(shown) == 30 and shown[-1].startswith("line 099") and shown[0].startswith("line 070")
+
+
+def test_workers_die_with_their_master(tmp_path: Path) -> None:
+    script = tmp_path / "score.py"
+    script.write_text("def init():\n    pass\n\ndef run(data):\n    return data\n")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlk.server", "--entry_script", str(script), "--port", "0", "--worker_count", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        workers: list[int] = []
+        while len(workers) < 2 and time.monotonic() < deadline:
+            children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+            workers = [int(pid) for pid in children.read_text().split()] if children.exists() else []
+            time.sleep(0.1)
+        assert len(workers) == 2
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+        deadline = time.monotonic() + 10
+        while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_running(pid) for pid in workers)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
