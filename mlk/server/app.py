@@ -193,7 +193,7 @@ class ScoringApp:
     def metrics_page(self, request: Request) -> Response:
         from mlk.http.metrics import CONTENT_TYPE
 
-        return Response(200, self.metrics.registry.render(), [("Content-Type", CONTENT_TYPE)])
+        return Response(200, self.metrics.render(), [("Content-Type", CONTENT_TYPE)])
 
     def readiness(self, request: Request) -> Response:
         """Kubernetes readiness: 200 while serving, 503 while draining or when run() threads are stuck."""

@@ -4,7 +4,9 @@ The master imports nothing of the user's: each worker imports score.py and runs 
 the fork, so libraries such as CUDA are initialised in the process that uses them. The kernel spreads
 connections over the workers accepting on the shared socket. A worker that fails to start (exit 3)
 stops the server with exit 3, as azmlinfsrv does; one that dies later is replaced. SIGTERM/SIGINT drain
-every worker (in-flight requests finish) and the master exits 0.
+every worker (in-flight requests finish) and the master exits 0. With several workers, the master maps a
+WorkerBoard before forking, where each worker publishes its metrics so that /metrics covers them all
+(see mlk.server.metrics).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sys
 import time
 
 from mlk.lifetime import die_with_parent
+from mlk.server.metrics import WorkerBoard
 from mlk.server.settings import ServerSettings
 
 log = logging.getLogger("azmlinfsrv")
@@ -27,7 +30,7 @@ EXIT_REPLACE_ME = 4
 DRAIN_SECONDS = 30.0
 
 
-def worker(settings: ServerSettings, sock: socket.socket) -> int:
+def worker(settings: ServerSettings, sock: socket.socket, board: WorkerBoard | None = None, index: int = 0) -> int:
     """Load the script, run init(), serve until told to stop; returns the process's exit code."""
     from mlk.server.script import ScriptError, load
 
@@ -46,6 +49,8 @@ def worker(settings: ServerSettings, sock: socket.socket) -> int:
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
     app = ScoringApp(script, settings, loop)
+    if board is not None:
+        app.metrics.share(board, index)
     server = HttpServer(app, settings.limits(), observer=app.observe)
     code = loop.run_until_complete(_serve(app, server, sock))
     app.close()
@@ -69,6 +74,8 @@ async def _serve(app: object, server: object, sock: socket.socket) -> int:
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
+        if app.metrics.board is not None:
+            app.metrics.publish()
         if app.runner.exhausted:
             log.error("Too many run() calls are stuck past the scoring timeout; this worker will be replaced")
             code = EXIT_REPLACE_ME
@@ -76,6 +83,8 @@ async def _serve(app: object, server: object, sock: socket.socket) -> int:
     app.ready = False
     await server.shutdown(DRAIN_SECONDS)
     watchdog.cancel()
+    if app.metrics.board is not None:
+        app.metrics.publish()  # the drained requests' counts, for the workers that stay and a replacement
     return code
 
 
@@ -85,6 +94,7 @@ class Master:
         self.sock = sock
         self.children: dict[int, int] = {}  # pid → worker index
         self.stopping = False
+        self.board = WorkerBoard(settings.worker_count) if settings.worker_count > 1 else None
 
     def _spawn(self, index: int) -> None:
         master = os.getpid()
@@ -95,7 +105,7 @@ class Master:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             code = 1
             try:
-                code = worker(self.settings, self.sock)
+                code = worker(self.settings, self.sock, self.board, index)
             finally:
                 logging.shutdown()
                 sys.stdout.flush()
@@ -125,6 +135,8 @@ class Master:
             if pid not in self.children:
                 continue
             index = self.children.pop(pid)
+            if self.board is not None:
+                self.board.vacate(index)
             code = os.waitstatus_to_exitcode(status)
             if self.stopping:
                 continue
