@@ -98,6 +98,11 @@ class HttpProtocol(asyncio.Protocol):
         self.reading = False  # inside a request (first byte seen, message not complete)
         self.streaming: asyncio.Future[None] | None = None  # the body being written, for a StreamingResponse
         self.peer_token = limits.peer_token.encode() if limits.peer_token else None
+        self.deferred: Response | None = None
+        """An answer of the protocol's own (400, 408, 413 …) to a request that comes after ones still being
+        answered: written, and the connection closed, once those are out — answers go in order."""
+        self.continue_owed = False
+        """A 100 Continue for the request being read, held back while earlier answers are still going out."""
 
     # --- connection -------------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -174,7 +179,10 @@ class HttpProtocol(asyncio.Protocol):
             if name == b"content-length" and value.isdigit() and int(value) > self.limits.max_body_bytes:
                 raise _Reject(413, f"the request body is larger than {self.limits.max_body_bytes} bytes")
             if name == b"expect" and value.lower() == b"100-continue" and self.transport is not None:
-                self.transport.write(_CONTINUE)
+                if self.busy or self.pipeline:
+                    self.continue_owed = True  # not into the middle of an earlier answer
+                else:
+                    self.transport.write(_CONTINUE)
 
     def on_body(self, body: bytes) -> None:
         self.body_bytes += len(body)
@@ -283,15 +291,32 @@ class HttpProtocol(asyncio.Protocol):
                 self.paused = False
                 self.transport.resume_reading()
             self._dispatch(self.pipeline.popleft())
+        elif self.deferred is not None:
+            self._answer_deferred()
+        elif self.continue_owed:
+            self.continue_owed = False
+            self.transport.write(_CONTINUE)
         elif not self.reading:
             self.deadline = time.monotonic() + self.limits.keep_alive_timeout
 
+    def _answer_deferred(self) -> None:
+        assert self.transport is not None and self.deferred is not None
+        self.transport.write(self.deferred.encode(keep_alive=False))
+        self.transport.close()
+
     def _reject(self, status: int, message: str) -> None:
-        """Answer a request we will not read further, and close."""
+        """Answer a request we will not read further, and close — after the answers to the requests before
+        it, which may still be on their way."""
         self.reading = False
         self.closing = True
+        answer = json_response(status, {"message": message})
+        if self.busy or self.pipeline:
+            self.deferred = answer
+            if self.transport is not None:
+                self.transport.pause_reading()
+            return
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(json_response(status, {"message": message}).encode(keep_alive=False))
+            self.transport.write(answer.encode(keep_alive=False))
             self.transport.close()
 
 

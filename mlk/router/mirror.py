@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 class _Discard:
     """Reads the mirror's answer to its end, keeping nothing."""
 
-    head_only = False
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, head_only: bool) -> None:
+        self.head_only = head_only
+        """A HEAD's answer has no body to wait for."""
         self.done: asyncio.Future[bool] = loop.create_future()
         self.status = 0
 
@@ -56,8 +56,9 @@ class _Discard:
 
 async def send_copy(router: Router, original: Exchange, deployment: Deployment, path: bytes) -> None:
     labels = (deployment.endpoint, deployment.name)
-    replica = deployment.try_acquire()
-    if replica is None or not original.body_done or not original.keep_copy:
+    # Only a request whose whole body was kept can be copied; a slot is taken only for one that can.
+    replica = deployment.try_acquire() if original.body_done and original.keep_copy else None
+    if replica is None:
         router.metrics.mirrored.inc((*labels, "dropped"))
         return
     ok = False
@@ -71,7 +72,7 @@ async def send_copy(router: Router, original: Exchange, deployment: Deployment, 
             b"x-request-id: %s\r\nx-ms-mirrored: true\r\n%sContent-Length: %d\r\n\r\n"
             % (original.request_id.encode(), router.peer_header, len(body))
         )
-        sink = _Discard(router.loop)
+        sink = _Discard(router.loop, original.head_only)
         started = time.perf_counter()
         upstream.send(sink, b"".join(lines) + body)
         ok = await asyncio.wait_for(sink.done, deployment.config.settings.request_timeout_ms / 1000)

@@ -54,6 +54,9 @@ class ClientProtocol(asyncio.Protocol):
         self.out: list[bytes] = []
         self.special: dict[bytes, bytes] = {}
         self.to_start: Exchange | None = None
+        self.deferred: bytes | None = None
+        """The router's own answer (400, 408, 413 …) to a request behind others still being answered: sent,
+        and the connection closed, once they are."""
 
     @property
     def busy(self) -> bool:
@@ -125,7 +128,7 @@ class ClientProtocol(asyncio.Protocol):
 
     # --- parsing ----------------------------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
-        if self.gone:
+        if self.gone or self.deferred is not None:
             return
         if not self.reading:
             self.reading = True
@@ -218,10 +221,13 @@ class ClientProtocol(asyncio.Protocol):
             self.abort()
             return
         if self.waiting:
-            if len(self.waiting) < _MAX_WAITING // 2:
+            if len(self.waiting) < _MAX_WAITING // 2 and self.deferred is None:
                 self.set_reading(True)
             self._start(self.waiting.popleft())
             self.flush()
+        elif self.deferred is not None:
+            self.flush()  # the answers before it first
+            self._answer_deferred()
         elif not self.reading:
             self.deadline = time.monotonic() + self.limits.keep_alive_timeout
 
@@ -229,31 +235,43 @@ class ClientProtocol(asyncio.Protocol):
     def _too_large(self) -> bytes:
         return b"the request body is larger than %d bytes" % self.limits.max_body_bytes
 
+    def _answer_deferred(self) -> None:
+        assert self.deferred is not None
+        self.write(self.deferred)
+        self.abort()
+
     def _reject(self, status: int, message: bytes) -> None:
         """Answer a request that will not be read further, and close. One already being answered (its
-        status line is out) or forwarded is ended: the replica's connection closes, the client's too."""
+        status line is out) or forwarded is ended: the replica's connection closes, the client's too. One
+        that comes after requests still being answered is answered after them: answers go in order."""
         self.reading = False
-        exchange = self.receiving
-        if exchange is not None:
-            self.receiving = None
-            if exchange.responded:  # its status line is out (or all of it, a 401 say): no second answer
-                self.abort()
-                return
+        body = b'{"message": "%s"}' % message
+        answer = (
+            b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+            % (
+                status,
+                _REASONS[status],
+                len(body),
+                body,
+            )
+        )
+        exchange, self.receiving = self.receiving, None
+        if exchange is not None and exchange.responded:  # its status line is out (or all of it, a 401 say)
+            self.abort()  # no second answer
+            return
+        if exchange is not None and exchange is self.current:  # the first unanswered: answered now
             exchange.status = status
             exchange.cancel()
+        else:
+            if exchange is not None and exchange in self.waiting:  # a pipelined one, not started: never will be
+                self.waiting.remove(exchange)
+            if self.current is not None or self.waiting:  # earlier requests are still being answered
+                self.deferred = answer
+                self.set_reading(False)
+                return
         self.out = []
         if self.transport is not None and not self.gone:
-            body = b'{"message": "%s"}' % message
-            self.transport.write(
-                b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-                b"Connection: close\r\n\r\n%s"
-                % (
-                    status,
-                    _REASONS[status],
-                    len(body),
-                    body,
-                )
-            )
+            self.transport.write(answer)
         self.abort()
 
 

@@ -50,13 +50,20 @@ def parse_assignment(text: str) -> tuple[JsonPath, Any]:
         value = json.loads(raw)
     except ValueError:
         value = raw
+    except RecursionError:
+        raise UsageError(
+            f"--set '{path.strip()}=...': the value nests too deeply to read",
+            hint="a --set value is a plain value or a small JSON list or mapping",
+        ) from None
     return parse_path(path.strip()), value
 
 
 def _step(holder: Any, part: str | int, text: str, *, create_next: bool) -> Any:
     if isinstance(holder, list):
-        index = int(part) if isinstance(part, int) or str(part).isdigit() else None
-        if index is None or index > len(holder):
+        index = part if isinstance(part, int) else int(part) if part.isascii() and part.isdigit() else None
+        if index is None:
+            raise UsageError(f"--set '{text}': '{part}' is not an index, and the value there is a list")
+        if index > len(holder):
             raise UsageError(f"--set '{text}': index {part} is outside a list of {len(holder)}")
         if index == len(holder):
             holder.append({} if create_next else None)

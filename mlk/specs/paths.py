@@ -52,7 +52,7 @@ def _get(data: Any, path: JsonPath) -> Any:
 def _expanded(value: str) -> Path:
     try:
         return Path(value).expanduser()
-    except RuntimeError:  # `~name/...` for a user this machine does not know: a plain name then
+    except (RuntimeError, ValueError):  # `~name/...` for an unknown user (or with a NUL): a plain name then
         return Path(value)
 
 
@@ -138,6 +138,8 @@ def outside_reason(item: LocalPath) -> str | None:
     written = leaving_reason(item.value, folder_value)
     if written:
         return written
+    if "\0" in str(folder):  # a folder no file system has: its own entry says so
+        return None
     real_folder = Path(os.path.realpath(folder))
     real = Path(os.path.realpath(item.target))
     if real_folder.is_dir() and not real.is_relative_to(real_folder):
@@ -150,6 +152,8 @@ def outside_reason(item: LocalPath) -> str | None:
 
 def missing_reason(item: LocalPath) -> str | None:
     """Why the path is unusable, or None when it is fine."""
+    if "\0" in item.value:  # no file system has such a name (and os.path refuses to look)
+        return f"{item.value!r} contains a NUL character: it names no file"
     outside = outside_reason(item)
     if outside:
         return outside

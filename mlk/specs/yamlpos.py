@@ -30,6 +30,10 @@ MAX_BYTES = 4 * 1024 * 1024
 MAX_VALUES = 100_000
 """At most this many values are built from one document: aliases inside aliases (a "billion laughs" bomb)
 expand exponentially; this stops one in well under a second and a few MB, far above any real spec."""
+MAX_DEPTH = 100
+"""At most this many levels of nesting: Azure ML specs nest a handful; far deeper ones would exhaust
+Python's recursion limit in the checks that walk the document."""
+_SCALAR_KEY = (str, int, float, bool, bytes, type(None))
 
 
 @dataclass
@@ -95,6 +99,13 @@ class _Builder:
                 f"the document expands to more than {MAX_VALUES:,} values (aliases of aliases)",
                 "an Azure ML file repeats no block that often: remove the nested &anchor/*alias references",
             )
+        if len(path) > MAX_DEPTH:
+            raise self._refuse(
+                node,
+                path,
+                f"the document nests more than {MAX_DEPTH} levels deep",
+                "an Azure ML file nests a few levels: look for unclosed [ or { brackets",
+            )
         self.doc.values[path] = _pos(node)
         if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
             if id(node) in self.open:
@@ -114,14 +125,41 @@ class _Builder:
                 self.open.discard(id(node))
         if node.tag == _TIMESTAMP:  # keep dates as written: specs never want datetime objects
             return node.value
-        return self.constructor.construct_object(node, deep=True)
+        return self._scalar(node, path)
+
+    def _scalar(self, node: yaml.Node, path: JsonPath) -> Any:
+        """The value of a scalar; one whose explicit tag does not fit it (`!!int abc`, `!!float ''`) is a
+        located error rather than whatever PyYAML's constructor happens to raise."""
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError:
+            raise
+        except (ValueError, TypeError, AttributeError, IndexError, KeyError, OverflowError):
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise self._refuse(
+                node,
+                path,
+                f"{_shown(node.value)} is not a valid {tag} value",
+                f"remove the {tag} tag, or write a value of that type",
+            ) from None
+
+    def _key(self, node: yaml.ScalarNode, path: JsonPath) -> Any:
+        key = self._scalar(node, path)
+        if not isinstance(key, _SCALAR_KEY):  # `!!set a: 1` makes the key a set: not a name at all
+            raise self._refuse(
+                node,
+                path,
+                "a mapping key must be a plain value, not a list or mapping",
+                "remove the tag in front of the key",
+            )
+        return key
 
     def _mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[Any, Any]:
         seen: dict[Any, Position] = {}
         for key_node, _ in node.value:
             if key_node.tag == _MERGE or not isinstance(key_node, yaml.ScalarNode):
                 continue
-            key = self.constructor.construct_object(key_node)
+            key = self._key(key_node, path)
             if key in seen:
                 line = seen[key][0]
                 self.doc.problems.append(
@@ -150,13 +188,18 @@ class _Builder:
                         )
                     ],
                 )
-            key = self.constructor.construct_object(key_node)
+            key = self._key(key_node, path)
             if key_node.tag != _STR:
                 key = str(key).lower() if isinstance(key, bool) else str(key)
             child = (*path, key)
             self.doc.keys[child] = _pos(key_node)
             out[key] = self.build(value_node, child)
         return out
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else "the value"
+    return text if len(text) <= 40 else text[:37] + "...'"
 
 
 TEMPLATE_HINT = "the file has `{{...}}` template placeholders (Azure's samples fill them with sed): fill them in"

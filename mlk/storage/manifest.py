@@ -55,6 +55,15 @@ class Manifest:
             seen.add(f.path)
             if not SHA256_HEX.match(f.sha256) or f.size < 0:
                 raise ExternalError(f"manifest entry '{f.path}' has an invalid sha256 or size")
+        for f in self.files:  # materialising 'a' and 'a/b' would need 'a' to be a file and a folder at once
+            parent = f.path.rpartition("/")[0]
+            while parent:
+                if parent in seen:
+                    raise ExternalError(
+                        f"manifest lists '{parent}' as a file and as the folder of '{f.path}'",
+                        hint="register the asset again",
+                    )
+                parent = parent.rpartition("/")[0]
         object.__setattr__(self, "files", tuple(sorted(self.files, key=lambda f: f.path)))
 
     @cached_property
@@ -78,8 +87,12 @@ class Manifest:
                 raise ValueError(f"format {data.get('format')!r}, expected {FORMAT!r}")
             files = tuple(ManifestFile(str(f["path"]), str(f["sha256"]), int(f["size"])) for f in data["files"])
             manifest = cls(name=str(data["name"]), kind=data["kind"], files=files)
-        except (ValueError, KeyError, TypeError, AttributeError) as e:
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as e:
             raise ExternalError(f"stored manifest is unreadable: {e}", hint="register the asset again") from e
+        except RecursionError:  # JSON nested deeper than the parser goes: no manifest looks like that
+            raise ExternalError(
+                "stored manifest is unreadable: nested too deeply", hint="register the asset again"
+            ) from None
         if data.get("digest") not in (None, manifest.digest):
             raise ExternalError("stored manifest does not match its digest", hint="register the asset again")
         return manifest
@@ -99,3 +112,9 @@ def _canonical(value: Any) -> str:
 def _check_component(part: str, what: str) -> None:
     if part in ("", ".", "..") or "/" in part or "\\" in part or "\0" in part:
         raise ExternalError(f"manifest {what} is not a safe relative path", hint="register the asset again")
+    try:
+        part.encode("utf-8")  # the digest hashes the UTF-8 of every name: a lone surrogate has none
+    except UnicodeEncodeError:
+        raise ExternalError(
+            f"manifest {what} is not valid Unicode (a lone surrogate)", hint="register the asset again"
+        ) from None

@@ -53,3 +53,13 @@ def test_values_are_json_when_they_parse_and_strings_otherwise() -> None:
 def test_bad_assignments_are_usage_errors(bad: str) -> None:
     with pytest.raises(UsageError):
         apply({"name": "ep", "tags": {"owners": []}}, [bad])
+
+
+def test_an_index_must_be_ascii_digits() -> None:
+    with pytest.raises(UsageError, match="'²' is not an index"):
+        apply({"tags": {"owners": ["ana"]}}, ["tags.owners.²=bo"])  # str.isdigit() says yes; int() says no
+
+
+def test_a_value_nested_too_deeply_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="nests too deeply"):
+        apply({}, ["instance_count=" + "[" * 100_000])

@@ -84,6 +84,34 @@ def test_a_recursive_alias_is_a_located_spec_error() -> None:
     assert (problem.line, problem.col) == (1, 7) and "recursive alias" in problem.message
 
 
+def test_a_document_nested_too_deeply_is_refused_and_located_not_called_an_alias() -> None:
+    with pytest.raises(SpecError) as caught:
+        parse_text("name: " + "[" * 500 + "]" * 500 + "\n", "deep.yml")
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.col) == (1, 107) and "nests more than 100 levels" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("text", "col", "message"),
+    [
+        ("image: !!float ''\n", 8, "'' is not a valid !!float value"),
+        ("a: !!int 500(\n", 4, "'500(' is not a valid !!int value"),
+        ("!!timestamp apiVersion: v1\n", 1, "'apiVersion' is not a valid !!timestamp value"),
+        ("a: 1\n!!float b: 2\n", 1, "'b' is not a valid !!float value"),
+    ],
+)
+def test_a_tag_that_does_not_fit_its_value_is_a_located_problem(text: str, col: int, message: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        parse_text(text, "tags.yml")
+    (problem,) = caught.value.problems
+    assert problem.col == col and problem.message == message
+
+
+def test_a_key_tagged_as_a_collection_is_a_spec_error() -> None:
+    with pytest.raises(SpecError):
+        parse_text("!!set tags: a\n", "key.yml")
+
+
 def test_a_file_larger_than_any_spec_is_refused_unread() -> None:
     with pytest.raises(SpecError, match="more than an Azure ML file"):
         parse_text("a: 1\n" + "#" * (5 * 1024 * 1024), "big.yml")

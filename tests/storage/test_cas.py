@@ -69,6 +69,32 @@ def test_manifests_with_unsafe_paths_are_refused(path: str) -> None:
         Manifest.from_json(text)
 
 
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ('"path": "a", "size": 1e999', "unreadable: cannot convert float infinity"),  # JSON's infinity
+        ('"path": "a\\ud800", "size": 0', "not valid Unicode"),  # a lone surrogate: no UTF-8, so no digest
+    ],
+)
+def test_stored_manifests_that_cannot_be_one_are_refused(entry: str, message: str) -> None:
+    file = {"sha256": sha(b""), "?": 0}
+    stored = json.dumps({"format": "mlk-manifest/1", "name": "m", "kind": "folder", "files": [file]})
+    stored = stored.replace('"?": 0', entry)
+    with pytest.raises(ExternalError, match=message):
+        Manifest.from_json(stored)
+
+
+def test_a_manifest_nested_too_deeply_is_unreadable_not_a_crash() -> None:
+    with pytest.raises(ExternalError, match="nested too deeply"):
+        Manifest.from_json("[" * 100_000 + "]" * 100_000)
+
+
+def test_a_manifest_whose_file_is_also_a_folder_is_refused() -> None:
+    files = (ManifestFile("a", sha(b"a"), 1), ManifestFile("a/b/c", sha(b"c"), 1))
+    with pytest.raises(ExternalError, match="'a' as a file and as the folder of 'a/b/c'"):
+        Manifest("m", "folder", files)
+
+
 def test_a_tampered_manifest_is_refused() -> None:
     manifest = Manifest("m", "folder", (ManifestFile("a", sha(b"a"), 1),))
     data = json.loads(manifest.to_json())
