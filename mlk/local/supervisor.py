@@ -2,10 +2,10 @@
 (mlk.local.containers): started, watched, restarted.
 
 A replica is ready when GET / answers 200 (init() has run). A replica that exits is restarted with
-backoff (1 s doubling to 30 s), as Kubernetes restarts a container; one that exits with 3 (its score.py
-cannot start) marks its deployment Failed with the last lines of its log, so `create` can show the real
-traceback instead of a timeout. An update starts the new replicas first and stops the old ones only once
-the new ones are ready.
+backoff (1 s doubling to 30 s, back to 1 s after a minute ready), as Kubernetes restarts a container;
+one that exits with 3 (its score.py cannot start) marks its deployment Failed with the last lines of its
+log, so `create` can show the real traceback instead of a timeout. An update starts the new replicas
+first and stops the old ones only once the new ones are ready.
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ from mlk.workspace.files import private_dir, read_json, write_json
 
 log = logging.getLogger("mlk.agent")
 BACKOFF_MAX = 30.0
+BACKOFF_RESET = 60.0
+"""A replica ready this long before it exited restarts after 1 s again (the kubelet: 10 min, for back-off
+ten times longer than these)."""
 LOG_TAIL = 40
 INHERITED = frozenset(
     {
@@ -234,6 +237,8 @@ class Supervisor:
             self.on_change()
             code = await self._start_and_wait(proc)
             proc.exit_code = code
+            if proc.state == "ready" and time.time() - proc.since >= BACKOFF_RESET:
+                delay = 1.0  # it had run well: a fresh failure, not the next of a crash loop
             if _stopped(proc):  # stop() may have been called while we waited
                 break
             proc.restarts += 1

@@ -253,10 +253,11 @@ class Exchange:
         assert replica is not None and deployment is not None
         if replica.failed():
             self.router.eject(replica)
-        resendable = self.keep_copy or self.body_size == 0
-        other = deployment.try_acquire(avoid=replica) if self.attempt == 1 and resendable else None
+        resendable = self.attempt == 1 and (self.keep_copy or self.body_size == 0)
+        other = deployment.try_acquire(avoid=replica) if resendable else None
         if other is None:
-            self.fail(502, f"the deployment's replica failed: {why}")
+            if not (resendable and self.router.requeue(self, replica, why)):
+                self.fail(502, f"the deployment's replica failed: {why}")
             return
         deployment.release(replica)
         self.replica = other

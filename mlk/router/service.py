@@ -120,13 +120,37 @@ class Router:
         self.spawn(self._queued(ex, deployment, upstream_path))
         return None
 
-    async def _queued(self, ex: Exchange, deployment: Deployment, path: bytes) -> None:
-        future = deployment.enqueue(self.loop)
-        timer = self.loop.call_later(deployment.config.settings.max_queue_wait_ms / 1000, _expire, future)
+    def requeue(self, ex: Exchange, failed: Replica, why: str) -> bool:
+        """`ex`'s replica failed before it took the request (refused, reset, closed): wait for a slot in the
+        deployment's queue for what is left of max_queue_wait_ms, as a request that found every replica
+        busy does, rather than answer 502 while the replica leaves the configuration. False when no time
+        is left."""
+        deployment = ex.deployment
+        assert deployment is not None
+        left = deployment.config.settings.max_queue_wait_ms / 1000 - (time.perf_counter() - ex.started)
+        if left <= 0 or not any(r.healthy for r in deployment.replicas):
+            return False
+        ex.replica = None
+        deployment.release(failed)
+        self.in_flight.discard(ex)  # the queue's own timer bounds it meanwhile, not request_timeout_ms
+        self.spawn(self._queued(ex, deployment, ex.path, left, (502, f"the deployment's replica failed: {why}")))
+        return True
+
+    async def _queued(
+        self,
+        ex: Exchange,
+        deployment: Deployment,
+        path: bytes,
+        seconds: float | None = None,
+        expired: tuple[int, str] | None = None,
+    ) -> None:
+        wait = deployment.config.settings.max_queue_wait_ms / 1000 if seconds is None else seconds
+        future = deployment.enqueue(self.loop, wait)
+        timer = self.loop.call_later(wait, _expire, future)
         try:
             replica = await future
         except QueueTimeout:
-            ex.fail(429, f"no replica of '{deployment.name}' freed up within max_queue_wait_ms")
+            ex.fail(*(expired or (429, f"no replica of '{deployment.name}' freed up within max_queue_wait_ms")))
             return
         finally:
             timer.cancel()

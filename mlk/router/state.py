@@ -92,9 +92,11 @@ class Deployment:
         self.in_flight += 1
         return replica
 
-    def enqueue(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Replica]:
+    def enqueue(self, loop: asyncio.AbstractEventLoop, seconds: float | None = None) -> asyncio.Future[Replica]:
+        """Wait for a free slot for `seconds` (max_queue_wait_ms when None)."""
         future: asyncio.Future[Replica] = loop.create_future()
-        deadline = time.monotonic() + self.config.settings.max_queue_wait_ms / 1000
+        wait = self.config.settings.max_queue_wait_ms / 1000 if seconds is None else seconds
+        deadline = time.monotonic() + wait
         self.waiters.append(Waiter(future, deadline))
         return future
 

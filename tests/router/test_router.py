@@ -223,3 +223,18 @@ def test_connection_named_reads_every_connection_field() -> None:
 
     headers = [(b"Connection", b"close, X-A"), (b"connection", b" x-b ,"), (b"X-A", b"1")]
     assert connection_named(headers) == {b"close", b"x-a", b"x-b"}  # the answer's path drops them the same way
+
+
+def test_a_request_whose_replica_died_before_taking_it_waits_for_a_slot_not_502(replicas, router) -> None:
+    busy, dead = replicas(2)
+    settings = {"max_concurrent_requests_per_instance": 1, "max_queue_wait_ms": 5000}
+    rt = router(endpoint(blue={"replicas": [busy.url, dead.url], "traffic": 100, "settings": settings}))
+    dead.stop()  # still in the configuration, as for the moments before the agent or operator drops it
+    slow: list[int] = []
+    worker = threading.Thread(target=lambda: slow.append(post(rt, "sleep:0.5").status))
+    worker.start()
+    time.sleep(0.1)  # the live replica is busy: the next request goes to the dead one, is refused, and waits
+    answer = post(rt)
+    worker.join()
+    assert slow == [200]
+    assert answer.status == 200 and json.loads(answer.body)["port"] == busy.port
