@@ -133,7 +133,8 @@ class Router:
         ex.replica = None
         deployment.release(failed)
         self.in_flight.discard(ex)  # the queue's own timer bounds it meanwhile, not request_timeout_ms
-        self.spawn(self._queued(ex, deployment, ex.path, left, (502, f"the deployment's replica failed: {why}")))
+        failure = (502, f"the deployment's replica failed: {why}")
+        self.spawn(self._queued(ex, deployment, ex.path, left, failure, avoid=failed))
         return True
 
     async def _queued(
@@ -143,9 +144,11 @@ class Router:
         path: bytes,
         seconds: float | None = None,
         expired: tuple[int, str] | None = None,
+        avoid: Replica | None = None,
     ) -> None:
         wait = deployment.config.settings.max_queue_wait_ms / 1000 if seconds is None else seconds
-        future = deployment.enqueue(self.loop, wait)
+        future = deployment.enqueue(self.loop, wait, avoid)
+        deployment.dispatch_waiters()  # a slot may have come free since the caller found none
         timer = self.loop.call_later(wait, _expire, future)
         try:
             replica = await future

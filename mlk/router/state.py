@@ -51,6 +51,8 @@ class Replica:
 class Waiter:
     future: asyncio.Future[Replica]
     deadline: float
+    avoid: Replica | None = None
+    """The replica that just failed this request: another one, while another is in rotation."""
 
 
 class Deployment:
@@ -92,12 +94,15 @@ class Deployment:
         self.in_flight += 1
         return replica
 
-    def enqueue(self, loop: asyncio.AbstractEventLoop, seconds: float | None = None) -> asyncio.Future[Replica]:
-        """Wait for a free slot for `seconds` (max_queue_wait_ms when None)."""
+    def enqueue(
+        self, loop: asyncio.AbstractEventLoop, seconds: float | None = None, avoid: Replica | None = None
+    ) -> asyncio.Future[Replica]:
+        """Wait for a free slot for `seconds` (max_queue_wait_ms when None), on another replica than `avoid`
+        while there is another in rotation."""
         future: asyncio.Future[Replica] = loop.create_future()
         wait = self.config.settings.max_queue_wait_ms / 1000 if seconds is None else seconds
         deadline = time.monotonic() + wait
-        self.waiters.append(Waiter(future, deadline))
+        self.waiters.append(Waiter(future, deadline, avoid))
         return future
 
     def release(self, replica: Replica) -> None:
@@ -108,16 +113,26 @@ class Deployment:
             self.dispatch_waiters()
 
     def dispatch_waiters(self) -> None:
+        skipped: deque[Waiter] = deque()  # waiters that avoid the one replica with room: they keep their place
         while self.waiters:
             waiter = self.waiters[0]
             if waiter.future.done():
                 self.waiters.popleft()
                 continue
-            replica = self.try_acquire()
+            avoid = waiter.avoid
+            if avoid is not None and not any(r.healthy and r is not avoid for r in self.replicas):
+                avoid = None
+            replica = self.try_acquire(avoid)
             if replica is None:
-                return
+                if avoid is None:
+                    break  # no slot free at all
+                skipped.append(self.waiters.popleft())
+                continue
             self.waiters.popleft()
             waiter.future.set_result(replica)
+        if skipped:
+            skipped.extend(self.waiters)
+            self.waiters = skipped
 
     def expire_waiters(self, now: float) -> None:
         while self.waiters and (self.waiters[0].deadline <= now or self.waiters[0].future.done()):

@@ -39,3 +39,30 @@ def test_least_loaded_prefers_idle_and_rotates_ties() -> None:
     assert least_loaded(replicas, 2, 4) == 2  # tie: the scan starts where the last choice left off
     assert least_loaded([R(1), R(1)], 0, 1) is None  # all at max concurrency
     assert least_loaded([R(0, healthy=False), R(3)], 0, 4) == 1
+
+
+def test_a_waiter_that_avoids_a_failed_replica_gets_another_and_keeps_its_place() -> None:
+    import asyncio
+
+    from mlk.router.config import DeploymentConfig, RequestSettings
+    from mlk.router.state import Deployment, Replica
+
+    loop = asyncio.new_event_loop()
+    try:
+        failed, other = Replica("http://127.0.0.1:1"), Replica("http://127.0.0.1:2")
+        settings = RequestSettings(max_concurrent_requests_per_instance=1)
+        config = DeploymentConfig("blue", (failed.url, other.url), settings)
+        deployment = Deployment("ep", config, {failed.url: failed, other.url: other})
+        assert deployment.try_acquire() is failed and deployment.try_acquire() is other  # both busy
+        retried = deployment.enqueue(loop, avoid=failed)
+        plain = deployment.enqueue(loop)
+        deployment.release(failed)  # the failed replica's slot: not for the retried request
+        assert not retried.done() and plain.result() is failed
+        deployment.release(other)
+        assert retried.result() is other
+        other.healthy = False  # no other replica in rotation: the failed one is better than none
+        lone = deployment.enqueue(loop, avoid=failed)
+        deployment.release(failed)
+        assert lone.result() is failed
+    finally:
+        loop.close()
