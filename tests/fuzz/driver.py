@@ -128,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out.resolve()
     jobs = args.jobs or min(len(names), os.cpu_count() or 1)
     print(f"fuzzing {', '.join(names)} for {args.seconds:g} s each, {jobs} at a time; output in {out}", flush=True)
+    for name in names:  # imported here, one after another: imports racing in the pool's threads can each
+        target(name)  # meet the other's half-initialised module
     with ThreadPoolExecutor(jobs) as pool:
         outcomes = list(pool.map(lambda n: fuzz(n, args.seconds, out), names))
     failed = False
