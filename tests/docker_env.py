@@ -7,8 +7,10 @@ Without an engine the tests are skipped, unless MLK_REQUIRE_DOCKER=1 (CI sets it
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+import signal
 import subprocess
 import time
 import urllib.request
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from mlk.lifetime import die_with_parent
 from tests.conftest import REPO
 
 BASE_IMAGE = "mlk-base/python:3.11-bookworm"
@@ -73,7 +76,12 @@ def registry(tmp_path_factory: pytest.TempPathFactory, docker_engine: object) ->
         f"http: {{addr: 127.0.0.1:{port}}}\n"
     )
     with open(root / "registry.log", "wb") as log:
-        proc = subprocess.Popen([str(binary), "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(  # dies with the test session, however it ends
+            [str(binary), "serve", str(config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=functools.partial(die_with_parent, signal.SIGKILL, os.getpid()),  # noqa: PLW1509 - prctl only
+        )
     deadline = time.monotonic() + 20
     while True:
         try:

@@ -8,13 +8,16 @@ others appear with their help line only (as az's command index does), which keep
 from __future__ import annotations
 
 import importlib
+import json
+import os
+import re
 from collections.abc import Sequence
 from typing import Annotated
 
 import typer
 
 from mlk import __version__
-from mlk.cli import router, serve, validate
+from mlk.cli import examples, router, serve, validate
 from mlk.cli.console import Settings, console
 from mlk.cli.options import with_global_options
 
@@ -52,17 +55,42 @@ NOUNS = {
         "Workspaces: storage (a local folder or Azure Blob Storage), assets, endpoints.",
     ),
 }
-_VALUED = {"-o", "--output", "--query", "-w", "--workspace"}
+COMPLETION_VARIABLE = "_MLK_COMPLETE"
+"""Set by the completion scripts typer installs: the whole command tree is registered to answer them."""
+_VALUED = {"-o", "--output", "--query", "-w", "--workspace", "--workspace-name", "-g", "--resource-group"}
+"""The global options that take a value (a noun never follows them directly)."""
 
-
-_MULTI = {"--config", "--configuration-settings", "--config-protected", "--configuration-protected-settings"}
+_MULTI = {
+    "--config",
+    "--configuration-settings",
+    "--config-protected",
+    "--configuration-protected-settings",
+    "--set",
+}
+"""Options az lets take several `key=value` words after one flag."""
+_WORDS = {"--add", "--remove"}
+"""az's generic update options, whose value is every word up to the next option (`--add tags owner=ana`)."""
+_NUMBER = re.compile(r"-\d")
 
 
 def expand_multi(argv: Sequence[str]) -> list[str]:
-    """az's `--config a=1 b=2` (several values after one flag) → `--config a=1 --config b=2` for click."""
+    """az's multi-word options for click: `--config a=1 b=2` → `--config a=1 --config b=2`, and
+    `--add PATH V1 V2` → `--add '["PATH","V1","V2"]'` (mlk.cli.specs_input reads the list back)."""
     out: list[str] = []
     current: str | None = None
+    words: list[str] | None = None
     for arg in argv:
+        if words is not None:
+            if not arg.startswith("-") or _NUMBER.match(arg):
+                words.append(arg)
+                continue
+            out.append(json.dumps(words))
+            words = None
+        if arg in _WORDS:
+            out.append(arg)
+            words = []
+            current = None
+            continue
         if arg in _MULTI:
             current = arg
         elif current is not None and not arg.startswith("-") and "=" in arg:
@@ -73,6 +101,8 @@ def expand_multi(argv: Sequence[str]) -> list[str]:
         else:
             current = None
         out.append(arg)
+    if words is not None:
+        out.append(json.dumps(words))
     return out
 
 
@@ -103,7 +133,7 @@ def build(argv: Sequence[str] | None = None) -> typer.Typer:
         help=HELP,
         no_args_is_help=True,
         rich_markup_mode=None,
-        add_completion=False,
+        add_completion=True,  # --install-completion / --show-completion: bash, zsh, fish, PowerShell
         pretty_exceptions_enable=False,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
@@ -119,11 +149,13 @@ def build(argv: Sequence[str] | None = None) -> typer.Typer:
     validate.register(app)
     serve.register(app)
     router.register(app)
-    wanted = None if argv is None else requested_noun(argv)
+    complete_all = argv is None or COMPLETION_VARIABLE in os.environ  # a shell asks what may come next
+    wanted = None if complete_all or argv is None else requested_noun(argv)
     for noun, (module, attribute, help_text) in NOUNS.items():
-        if argv is None or noun == wanted:
+        if complete_all or noun == wanted:
             sub = getattr(importlib.import_module(module), attribute)
             sub.info.help = help_text
+            examples.attach(noun, sub)
         else:
             sub = typer.Typer(help=help_text)
         app.add_typer(sub, name=noun)

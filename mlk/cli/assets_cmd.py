@@ -1,6 +1,7 @@
 """`mlk model` and `mlk environment`: versioned assets, as az ml has them.
 
-Not supported yet: `archive`/`restore`, `--datastore`, registries (azureml://registries/...).
+Not supported yet: `archive`/`restore`, `--datastore`, registries (azureml://registries/...), labels other
+than `latest`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ environments = typer.Typer(
 File = Annotated[Path | None, typer.Option("--file", "-f", metavar="FILE", help="YAML file (az ml format).")]
 AssetName = Annotated[str | None, typer.Option("--name", "-n", help="Asset name.")]
 Version = Annotated[str | None, typer.Option("--version", "-v", help="Version (default: the next one, or latest).")]
+ShowVersion = Annotated[str | None, typer.Option("--version", "-v", help="Version (not with --label).")]
+Label = Annotated[
+    str | None, typer.Option("--label", "-l", help="Label: latest (the default), as az ml has it; not with --version.")
+]
 
 
 def _ws() -> Any:
@@ -93,11 +98,13 @@ def list_models(name: AssetName = None) -> None:
     )
 
 
-@command(models, "show", help="Show a model version (the latest by default).")
-def show_model(name: Annotated[str, typer.Option("--name", "-n")], version: Version = None) -> None:
+@command(models, "show", help="Show a model version (-v N, or -l latest: the default).")
+def show_model(
+    name: Annotated[str, typer.Option("--name", "-n")], version: ShowVersion = None, label: Label = None
+) -> None:
     from mlk.workspace import assets
 
-    found = assets.resolve(_ws(), "models", f"{name}:{version}" if version else f"{name}@latest")
+    found = assets.resolve(_ws(), "models", assets.named("models", name, version, label))
     console.result(
         _row("models", {"name": found.name, "version": found.version, "digest": found.digest, **(found.record or {})})
     )
@@ -153,11 +160,13 @@ def list_environments(name: AssetName = None) -> None:
     )
 
 
-@command(environments, "show", help="Show an environment version (the latest by default).")
-def show_environment(name: Annotated[str, typer.Option("--name", "-n")], version: Version = None) -> None:
+@command(environments, "show", help="Show an environment version (-v N, or -l latest: the default).")
+def show_environment(
+    name: Annotated[str, typer.Option("--name", "-n")], version: ShowVersion = None, label: Label = None
+) -> None:
     from mlk.workspace import assets
 
-    found = assets.resolve(_ws(), "environments", f"{name}:{version}" if version else f"{name}@latest")
+    found = assets.resolve(_ws(), "environments", assets.named("environments", name, version, label))
     row = _row(
         "environments", {"name": found.name, "version": found.version, "digest": found.digest, **(found.record or {})}
     )
@@ -175,12 +184,21 @@ def build_environment(
     builder: Annotated[str | None, typer.Option("--builder", help="auto, fast (uv), pip or conda.")] = None,
     pull: Annotated[str | None, typer.Option("--pull", help="Base image: missing (default), always or never.")] = None,
     push: Annotated[bool, typer.Option("--push", help="Push to the workspace's registry.")] = False,
+    ca_cert: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--ca-cert",
+            metavar="FILE",
+            help="Extra CA certificate (PEM) for this build, in place of the workspace's; repeatable.",
+        ),
+    ] = None,
     set_values: SetValues = None,
 ) -> None:
     from mlk.cli.builds_view import build_live
 
     definition = _definition(name, version, file, set_values)
-    console.result(build_live(_ws(), definition, builder=builder, pull=pull, push=push))
+    certs = [str(c.expanduser().resolve()) for c in ca_cert] if ca_cert else None
+    console.result(build_live(_ws(), definition, builder=builder, pull=pull, push=push, ca_certs=certs))
 
 
 def _definition(
@@ -196,5 +214,5 @@ def _definition(
         raise UsageError("which environment? give -n NAME [-v VERSION] or -f FILE")
     from mlk.workspace import assets
 
-    found = assets.resolve(_ws(), "environments", f"{name}:{version}" if version else f"{name}@latest")
+    found = assets.resolve(_ws(), "environments", assets.named("environments", name, version))
     return dict((found.record or {})["definition"])

@@ -4,7 +4,7 @@ one line per step. The full output is never lost: a failure prints the failing s
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -50,13 +50,26 @@ def live_lines(title: str) -> Iterator[Callable[[list[str]], None]]:
 
 
 def build_live(
-    ws: Any, definition: Mapping[str, Any], *, builder: str | None = None, pull: str | None = None, push: bool = False
+    ws: Any,
+    definition: Mapping[str, Any],
+    *,
+    builder: str | None = None,
+    pull: str | None = None,
+    push: bool = False,
+    ca_certs: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     from mlk.workspace import builds
 
     with live_lines("building the environment's image") as on_lines:
         result = builds.ensure_image(
-            ws, definition, say=console.info, on_lines=on_lines, builder=builder, pull=pull, push=push
+            ws,
+            definition,
+            say=console.info,
+            on_lines=on_lines,
+            builder=builder,
+            pull=pull,
+            push=push,
+            ca_certs=ca_certs,
         )
     console.info(f"image {result.describe()}")
     return {

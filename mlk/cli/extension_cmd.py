@@ -1,7 +1,8 @@
 """`mlk extension`: az k8s-extension's --config settings, applied by mlk to the cluster you point it at.
 
-Accepted for muscle memory and ignored: --name, --extension-type, --cluster-name, --resource-group,
---cluster-type, --scope (mlk installs into the cluster of --kube-context/--kubeconfig).
+Accepted for muscle memory and ignored: --name, --extension-type, --cluster-name,
+--cluster-type, --scope, and -g/--resource-group as on every command (mlk installs into the cluster of
+--kube-context/--kubeconfig).
 """
 
 from __future__ import annotations
@@ -86,7 +87,6 @@ def install(
     name: Ignored = None,
     extension_type: Ignored = None,
     cluster_name: Ignored = None,
-    resource_group: Ignored = None,
     cluster_type: Ignored = None,
     scope: Ignored = None,
 ) -> None:

@@ -66,11 +66,25 @@ _GLOBALS = {
         ],
         False,
     ),
+    "resource_group": (
+        Annotated[
+            str | None,
+            typer.Option(
+                "--resource-group",
+                "-g",
+                metavar="GROUP",
+                rich_help_panel=GLOBAL_HELP,
+                help="Accepted for az's scripts and ignored: mlk has no resource groups.",
+            ),
+        ],
+        None,
+    ),
     "workspace": (
         Annotated[
             str | None,
             typer.Option(
                 "--workspace",
+                "--workspace-name",
                 "-w",
                 metavar="NAME",
                 rich_help_panel=GLOBAL_HELP,
@@ -89,7 +103,14 @@ EndpointName = Annotated[
 ]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 NoWait = Annotated[bool, typer.Option("--no-wait", help="Return at once; do not wait for the operation to finish.")]
-Local = Annotated[bool, typer.Option("--local", help="Run on this machine (the embedded default).")]
+Local = Annotated[
+    bool,
+    typer.Option(
+        "--local",
+        help="An endpoint on this machine with Azure's local-endpoint rules: no key on 127.0.0.1, its one "
+        "deployment answers without traffic rules.",
+    ),
+]
 SetValues = Annotated[
     list[str] | None,
     typer.Option(
@@ -97,6 +118,20 @@ SetValues = Annotated[
         metavar="PATH=VALUE",
         help="Override a field of the file: dotted path, list index, JSON value (e.g. instance_count=2).",
     ),
+]
+
+
+# az's generic update arguments (mlk.cli.app packs the words after --add/--remove into one JSON list).
+Add = Annotated[
+    list[str] | None,
+    typer.Option("--add", metavar="PATH VALUE...", help="Add to a list (or mapping): --add tags owner=ana."),
+]
+Remove = Annotated[
+    list[str] | None,
+    typer.Option("--remove", metavar="PATH [INDEX]", help="Remove a field, or a list item: --remove tags.owner."),
+]
+ForceString = Annotated[
+    bool, typer.Option("--force-string", help="Keep --set/--add values as strings; do not read them as JSON.")
 ]
 
 
@@ -108,6 +143,10 @@ def with_global_options(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             console.configure(**{name: kwargs.pop(name) for name in _GLOBALS})
+            if console.settings.resource_group:
+                console.verbose(
+                    f"--resource-group {console.settings.resource_group}: ignored (mlk has no resource groups)"
+                )
             return fn(*args, **kwargs)
         except typer.Exit:
             raise

@@ -47,6 +47,7 @@ def validate(
     resolved: list[Any] = []
     failed: list[str] = []
     summaries: list[str] = []
+    found: list[dict[str, Any]] = []  # every problem, as data for -o json|yaml|...
     for file in files:
         try:
             spec = load_spec(file, kind=wanted, set_values=tuple(set_values or ()), scripts=not skip_script_validation)
@@ -54,15 +55,20 @@ def validate(
             failed.append(str(file))
             for problem in exc.problems:
                 console.problem(problem.render(), warning=problem.severity.value == "warning")
+                found.append(problem.as_data())
             if not exc.problems:
                 console.error(exc.message)
+                found.append({"file": str(file), "message": exc.message, "severity": "error"})
             continue
         for warning in spec.warnings:
             console.problem(warning.render(), warning=True)
+            found.append(warning.as_data())
         resolved.append(dict(spec.data))
         named = f" '{spec.name}'" if spec.name else ""
         summaries.append(f"{file}: valid {spec.kind.name}{named}")
     if failed:
+        if console.settings.output not in (None, "none"):  # scripts asked for data: the problems are the result
+            console.result({"valid": False, "problems": found})
         raise SpecError(
             f"{len(failed)} of {len(files)} file{'s' if len(files) > 1 else ''} "
             f"{'is' if len(failed) == 1 else 'are'} not valid: {', '.join(failed)}",

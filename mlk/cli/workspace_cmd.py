@@ -33,9 +33,22 @@ def _view(ws: Any) -> dict[str, Any]:
     }
 
 
+NameOption = Annotated[str | None, typer.Option("--name", "-n", help="Workspace name, as az ml names it.")]
+
+
+def _named(positional: str | None, option: str | None) -> str | None:
+    """The name given as az ml gives it (-n) or as mlk did (a positional word); both must agree."""
+    if positional and option and positional != option:
+        from mlk.errors import UsageError
+
+        raise UsageError(f"two names: '{positional}' and -n '{option}'", hint="give one")
+    return option or positional
+
+
 @command(app, "create", help="Create a workspace (its storage is a local folder unless told otherwise).")
 def create(
-    name: Annotated[str, typer.Argument(help="Workspace name.")],
+    positional: Annotated[str | None, typer.Argument(metavar="[NAME]", help="Workspace name (or -n).")] = None,
+    name_option: NameOption = None,
     connection_string: Annotated[
         str | None,
         typer.Option("--storage-connection-string", help="Azure Blob Storage (or Azurite) connection string."),
@@ -55,6 +68,11 @@ def create(
     from mlk.workspace.files import read_json, write_json
     from mlk.workspace.home import create_workspace, home
 
+    name = _named(positional, name_option)
+    if name is None:
+        from mlk.errors import UsageError
+
+        raise UsageError("which workspace? give its name: mlk workspace create -n NAME")
     storage: dict[str, Any] = {"type": "local"}
     if connection_string or account_url or sas_url:
         storage = {
@@ -77,10 +95,13 @@ def create(
 
 
 @command(app, "show", help="Show a workspace (the current one by default).")
-def show(name: Annotated[str | None, typer.Argument(help="Workspace name.")] = None) -> None:
+def show(
+    positional: Annotated[str | None, typer.Argument(metavar="[NAME]", help="Workspace name (or -n).")] = None,
+    name_option: NameOption = None,
+) -> None:
     from mlk.workspace.home import open_workspace
 
-    console.result(_view(open_workspace(name or console.settings.workspace)))
+    console.result(_view(open_workspace(_named(positional, name_option) or console.settings.workspace)))
 
 
 @command(app, "list", help="List the workspaces.")
@@ -97,7 +118,10 @@ def list_() -> None:
 
 @command(app, "update", help="Change a workspace's registry, build CA certificates, local runtime or default compute.")
 def update(
-    name: Annotated[str | None, typer.Argument(help="Workspace name (default: the current one).")] = None,
+    positional: Annotated[
+        str | None, typer.Argument(metavar="[NAME]", help="Workspace name (default: the current one; or -n).")
+    ] = None,
+    name_option: NameOption = None,
     registry: Annotated[
         str | None, typer.Option("--registry", help="Image registry for clusters, HOST[:PORT][/PREFIX]; '' removes it.")
     ] = None,
@@ -126,7 +150,7 @@ def update(
     from mlk.workspace.files import locked, read_json, write_json
     from mlk.workspace.home import open_workspace
 
-    ws = open_workspace(name or console.settings.workspace)
+    ws = open_workspace(_named(positional, name_option) or console.settings.workspace)
     if runtime is not None and runtime not in ("process", "docker"):
         raise UsageError(f"--local-runtime {runtime}: use process or docker")
     for cert in ca_cert or []:

@@ -5,8 +5,9 @@
     env.reused, env.plan.skipped, env.plan.notes
 
 Layout: `identity` (what an environment is, as a hash) and `conda` with `names` (conda file → pip plan)
-are pure; `uv` runs uv; `venv` builds and caches. Names are imported on first use, so importing the pure
-modules does not pull in subprocess.
+are pure; `uv` runs uv; `pythons` finds the interpreter (pyenv's, uv's, PATH's) or has uv fetch it;
+`venv` builds and caches. Names are imported on first use, so importing the pure modules does not pull in
+subprocess.
 """
 
 from __future__ import annotations

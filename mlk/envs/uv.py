@@ -1,10 +1,10 @@
-"""The one module that runs uv: finding a Python, creating a virtual environment, installing into it.
+"""Running uv: creating a virtual environment, installing into it (which Python: mlk.envs.pythons).
 
-uv comes with mlk (the `uv` wheel carries the binary), so a local environment needs nothing else. It always
-runs with UV_PYTHON_DOWNLOADS=never: the Python a conda file asks for must already be on this machine
-(mlk says which ones are), because fetching interpreters from GitHub behind users' backs is neither
-reproducible nor possible everywhere. The rest of the environment (proxies, SSL_CERT_FILE, UV_INDEX_URL,
-uv's own config) passes through untouched, so corporate mirrors keep working.
+uv comes with mlk (the `uv` wheel carries the binary), so a local environment needs nothing else. Creating
+and installing run with UV_PYTHON_DOWNLOADS=never: the interpreter is chosen (and, when allowed, fetched)
+beforehand by mlk.envs.pythons, where the user can see it happen, never as a side effect of an install.
+The rest of the environment (proxies, SSL_CERT_FILE, UV_INDEX_URL, uv's own config) passes through
+untouched, so corporate mirrors keep working.
 
 uv's failures are turned into ExternalError with what it said; "not found in the package registry" is
 picked out, because it almost always means a conda-only package name.
@@ -16,7 +16,7 @@ import os
 import re
 import subprocess
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from mlk.errors import ExternalError
@@ -26,7 +26,6 @@ Output = Callable[[str], None]
 _NOT_FOUND = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._\-]*) was not found in the (?:package registry|provided)")
 _NO_VERSION = re.compile(r"there is no version of (?P<spec>\S+?)(?: and|,|$)", re.MULTILINE)
 _NETWORK = re.compile(r"Failed to fetch|error sending request|dns error|Connection refused|timed out", re.IGNORECASE)
-_PYTHON_LINE = re.compile(r"^(?P<impl>[a-z]+)-(?P<version>\d+\.\d+\.\d+\S*?)-\S+\s+(?P<path>\S+)")
 TAIL_LINES = 15
 
 
@@ -52,8 +51,15 @@ def uv_environ() -> dict[str, str]:
     return {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
 
 
-def run_uv(args: Sequence[str], *, on_output: Output | None = None, cwd: Path | None = None) -> tuple[int, list[str]]:
-    """Run uv, streaming each line of its output (stdout and stderr merged) to `on_output`."""
+def run_uv(
+    args: Sequence[str],
+    *,
+    on_output: Output | None = None,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[int, list[str]]:
+    """Run uv, streaming each line of its output (stdout and stderr merged) to `on_output`; `env` replaces
+    uv_environ() (mlk.envs.pythons passes its own)."""
     lines: deque[str] = deque(maxlen=2000)
     with subprocess.Popen(
         [uv_bin(), "--color", "never", *args],
@@ -62,7 +68,7 @@ def run_uv(args: Sequence[str], *, on_output: Output | None = None, cwd: Path | 
         stdin=subprocess.DEVNULL,
         text=True,
         errors="replace",
-        env=uv_environ(),
+        env=dict(env) if env is not None else uv_environ(),
         cwd=cwd,
     ) as process:
         try:
@@ -80,38 +86,6 @@ def run_uv(args: Sequence[str], *, on_output: Output | None = None, cwd: Path | 
 
 def tail(lines: Sequence[str], count: int = TAIL_LINES) -> list[str]:
     return [line for line in lines if line.strip()][-count:]
-
-
-def find_python(request: str) -> Path | None:
-    """The interpreter uv would use for `request` ("3.11", ">=3.9", a path), or None when there is none."""
-    done = subprocess.run(
-        [uv_bin(), "--color", "never", "python", "find", request],
-        capture_output=True,
-        text=True,
-        env=uv_environ(),
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-    found = done.stdout.strip().splitlines()
-    return Path(found[-1]) if done.returncode == 0 and found else None
-
-
-def local_pythons() -> list[tuple[str, str]]:
-    """The CPythons on this machine as (version, path), one per version, for error messages."""
-    done = subprocess.run(
-        [uv_bin(), "--color", "never", "python", "list", "--only-installed"],
-        capture_output=True,
-        text=True,
-        env=uv_environ(),
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-    seen: dict[str, str] = {}
-    for line in done.stdout.splitlines():
-        match = _PYTHON_LINE.match(line.strip())
-        if match and match.group("impl") == "cpython":
-            seen.setdefault(match.group("version"), match.group("path"))
-    return list(seen.items())
 
 
 def create_venv(python: str, target: Path, *, on_output: Output | None = None) -> None:

@@ -28,15 +28,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlk.envs import uv
+from mlk.envs import pythons, uv
 from mlk.envs.conda import PipPlan, pip_plan
 from mlk.envs.identity import build_context_files, environment_identity, read_conda
-from mlk.errors import ExternalError
 
 MARKER = ".mlk-env.json"
 MARKER_SCHEME = 1
-LOCAL_PYTHON = "MLK_LOCAL_PYTHON"
-"""Environment variable: a Python version (or path) to use instead of the one the conda file asks for."""
+LOCAL_PYTHON = pythons.LOCAL_PYTHON
 CURRENT = "current"
 """The Python request recorded when the conda file names no version: mlk's own interpreter."""
 NO_CONDA = "no conda file: the environment's packages come from its image, which the embedded default cannot run"
@@ -116,26 +114,12 @@ def _python_request(plan: PipPlan, on_output: uv.Output | None) -> str:
     return plan.python or plan.python_range or CURRENT
 
 
-def _interpreter(request: str) -> str:
-    """The interpreter to create the environment with; ExternalError naming the choices when there is none."""
+def _interpreter(request: str, on_output: uv.Output | None) -> str:
+    """The interpreter to create the environment with: mlk's own, or one found (or fetched) for `request`."""
     if request == CURRENT:
         return sys.executable
-    found = uv.find_python(request)
-    if found is not None:
-        return str(found)
-    here = uv.local_pythons()
-    listed = ", ".join(f"{version} ({path})" for version, path in here) or "none that uv can find"
-    suggestion = ".".join(here[0][0].split(".")[:2]) if here else "X.Y"
-    if os.environ.get(LOCAL_PYTHON, "").strip():
-        raise ExternalError(
-            f"{LOCAL_PYTHON}={request}: no such Python on this machine (found: {listed})",
-            hint=f"set {LOCAL_PYTHON} to one of those versions, or unset it to use the conda file's python",
-        )
-    raise ExternalError(
-        f"the conda file asks for Python {request}, which is not on this machine (found: {listed})",
-        hint=f"install Python {request} (pyenv, your package manager, or `uv python install {request}`), "
-        f"or set {LOCAL_PYTHON}={suggestion} to use another one at your own risk",
-    )
+    overridden = bool(os.environ.get(LOCAL_PYTHON, "").strip())
+    return pythons.interpreter(request, overridden=overridden, on_output=on_output)
 
 
 def _build(
@@ -147,7 +131,7 @@ def _build(
     on_output: uv.Output | None,
     stale: str | None,
 ) -> None:
-    interpreter = _interpreter(request)
+    interpreter = _interpreter(request, on_output)
     if home.exists():
         if on_output is not None:
             on_output(f"removing {home}: {stale}")

@@ -18,7 +18,7 @@ HINTS = (
             r"CERTIFICATE_VERIFY_FAILED|invalid peer certificate|UnknownIssuer|self[- ]signed certificate", re.I
         ),
         "TLS to the package index is intercepted by a proxy this build does not trust: give its CA with "
-        "--ca-cert FILE (or mlk workspace update --ca-cert FILE)",
+        "mlk environment build --ca-cert FILE (this build), or mlk workspace update --ca-cert FILE (every build)",
     ),
     (
         re.compile(

@@ -10,7 +10,6 @@ the same way: the workspace's registry Secret, from which the operator makes eac
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -20,12 +19,13 @@ from mlk.k8s.cluster import Cluster
 from mlk.kube import endpoints
 from mlk.render import crs, names
 from mlk.render.pod import STORAGE_SECRET_KEY
+from mlk.specs.traffic import check_deletable
 from mlk.workspace import assets
 from mlk.workspace import state as desired
 from mlk.workspace.home import Workspace
+from mlk.workspace.limits import operation_timeout
 
 Say = Callable[[str], None]
-CREATE_TIMEOUT = float(os.environ.get("MLK_OPERATION_TIMEOUT", "1200"))  # Azure's limit: 20 minutes
 KIND = "OnlineDeployment"
 
 
@@ -54,7 +54,7 @@ def _storage_secret(ws: Workspace, namespace: str) -> dict[str, Any]:
     }
 
 
-def _image(ws: Workspace, spec: Mapping[str, Any], say: Say) -> tuple[str, dict[str, Any] | None]:
+def _image(ws: Workspace, spec: Mapping[str, Any], say: Say, on_lines: Any = None) -> tuple[str, dict[str, Any] | None]:
     """(image, custom container routes) of the deployment's environment: an image-only environment is used
     as it is (as Azure does: the pod runs mlk's server if the image has it, else azmlinfsrv); one with a
     conda file or a build context is built (or found) and pushed to the workspace's registry."""
@@ -70,7 +70,7 @@ def _image(ws: Workspace, spec: Mapping[str, Any], say: Say) -> tuple[str, dict[
         return str(definition["image"]), definition.get("inference_config")
     from mlk.workspace import builds
 
-    result = builds.ensure_image(ws, definition, say=say, push=True)
+    result = builds.ensure_image(ws, definition, say=say, push=True, on_lines=on_lines)
     say(f"image {result.describe()}")
     return result.reference, definition.get("inference_config")
 
@@ -109,6 +109,7 @@ def create(
     say: Say,
     progress: Any = None,
     update: bool = False,
+    on_lines: Any = None,
 ) -> dict[str, Any]:
     endpoint, name, namespace = str(spec["endpoint_name"]), str(spec["name"]), str(compute["namespace"])
     environment = spec.get("environment")
@@ -136,7 +137,7 @@ def create(
         if existing is None and update:
             raise NotFoundError(f"online deployment '{name}' of endpoint '{endpoint}' does not exist")
         secret = _storage_secret(ws, namespace)
-        image, inference_config = _image(ws, spec, say)
+        image, inference_config = _image(ws, spec, say, on_lines)
         registry_secret = _registry_secret(ws, namespace)
         runtime = {
             "image": image,
@@ -173,9 +174,10 @@ def follow(
     name: str,
     generation: int,
     say: Say,
-    timeout: float = CREATE_TIMEOUT,
+    timeout: float | None = None,
 ) -> dict[str, Any]:
     """Wait for the operator's verdict on `generation`, saying each new condition as it appears."""
+    timeout = operation_timeout() if timeout is None else timeout
     deadline, last = time.monotonic() + timeout, ""
     while True:
         cr = get_cr(cluster, namespace, endpoint, name)
@@ -254,13 +256,10 @@ def listing(ws: Workspace, endpoint: str, compute: Mapping[str, Any]) -> list[di
 def delete(ws: Workspace, endpoint: str, name: str, compute: Mapping[str, Any], timeout: float = 120) -> None:
     namespace = str(compute["namespace"])
     with endpoints.connect(ws, compute) as cluster:
-        ep = endpoints.get_cr(cluster, namespace, endpoint)
-        share = int(((ep or {}).get("spec") or {}).get("traffic", {}).get(name, 0))
-        if share:
-            raise ConflictError(
-                f"deployment '{name}' still gets {share}% of the traffic of '{endpoint}'",
-                hint=f'move it first: mlk online-endpoint update -n {endpoint} --traffic "{name}=0 ..."',
-            )
+        ep_spec = (endpoints.get_cr(cluster, namespace, endpoint) or {}).get("spec") or {}
+        # traffic is kept under the canonical names
+        traffic, mirror = ep_spec.get("traffic") or {}, ep_spec.get("mirror_traffic") or {}
+        check_deletable(names.canonical(name), endpoint, traffic, mirror)
         if not cluster.delete(names.API_VERSION, KIND, names.deployment_object_name(endpoint, name), namespace):
             raise NotFoundError(f"online deployment '{name}' of endpoint '{endpoint}' is not in the cluster")
         deadline = time.monotonic() + timeout

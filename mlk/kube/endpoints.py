@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from mlk.errors import ConflictError, OperationTimeout, UsageError
+from mlk.errors import ConflictError, NotFoundError, OperationTimeout, UsageError
 from mlk.k8s.cluster import Cluster
 from mlk.render import crs, names
 from mlk.specs.traffic import check_traffic
@@ -108,8 +108,6 @@ def show(ws: Workspace, name: str, compute: Mapping[str, Any]) -> dict[str, Any]
     with connect(ws, compute) as cluster:
         cr = get_cr(cluster, str(compute["namespace"]), name)
         if cr is None:
-            from mlk.errors import NotFoundError
-
             raise NotFoundError(
                 f"online endpoint '{name}' is gone from {compute['name']}",
                 hint="it was deleted in the cluster; mlk online-endpoint delete forgets it",
@@ -130,7 +128,7 @@ def update(
     with connect(ws, compute) as cluster:
         cr = get_cr(cluster, namespace, name)
         if cr is None:
-            raise UsageError(f"online endpoint '{name}' is not in the cluster")
+            raise NotFoundError(f"online endpoint '{name}' is not in the cluster")
         deployments = [
             str((d["metadata"].get("labels") or {}).get(names.LABEL_DEPLOYMENT))
             for d in cluster.list(
@@ -197,7 +195,7 @@ def get_credentials(ws: Workspace, name: str, compute: Mapping[str, Any]) -> dic
     with connect(ws, compute) as cluster:
         cr = get_cr(cluster, namespace, name)
         if cr is None:
-            raise UsageError(f"online endpoint '{name}' is not in the cluster")
+            raise NotFoundError(f"online endpoint '{name}' is not in the cluster")
         return credentials(cluster, namespace, name, str((cr.get("spec") or {}).get("auth_mode", "key")))
 
 

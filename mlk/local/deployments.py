@@ -13,13 +13,14 @@ from typing import Any
 from mlk.errors import ConflictError, ExternalError, UsageError
 from mlk.local import control, runtime
 from mlk.local.endpoints import update as update_endpoint
+from mlk.specs.traffic import check_deletable
 from mlk.workspace import assets
 from mlk.workspace import state as desired
 from mlk.workspace.files import private_dir
 from mlk.workspace.home import Workspace
+from mlk.workspace.limits import operation_timeout
 
 Say = Callable[[str], None]
-CREATE_TIMEOUT = 20 * 60  # Azure's in-cluster limit
 
 
 def _environment(
@@ -248,7 +249,7 @@ def create(
             }
         control.poke(ws)
         if wait:
-            _wait_ready(ws, endpoint, name, generation, int(spec.get("instance_count", 1)), say, CREATE_TIMEOUT)
+            _wait_ready(ws, endpoint, name, generation, int(spec.get("instance_count", 1)), say, operation_timeout())
     if all_traffic:
         update_endpoint(ws, endpoint, traffic={name: 100})
     return show(ws, endpoint, name)
@@ -259,11 +260,7 @@ def delete(ws: Workspace, endpoint: str, name: str, timeout: float = 60) -> None
         with desired.mutate(ws) as state:
             record = desired.endpoint(state, endpoint)
             dep = desired.deployment(state, endpoint, name)
-            if record.get("traffic", {}).get(name) or record.get("mirror_traffic", {}).get(name):
-                raise ConflictError(
-                    f"deployment '{name}' still gets traffic",
-                    hint=f'shift it first: mlk online-endpoint update -n {endpoint} --traffic "..."',
-                )
+            check_deletable(name, endpoint, record.get("traffic", {}), record.get("mirror_traffic", {}))
             dep["deleting"] = True
         control.poke(ws)
         key = runtime.key(endpoint, name)

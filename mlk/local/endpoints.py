@@ -16,6 +16,8 @@ from mlk.workspace import state as desired
 from mlk.workspace.home import Workspace
 
 UPDATABLE = ("description", "tags", "traffic", "mirror_traffic")
+AZURE_LOCAL = "azure_local"
+"""Set on endpoints created with --local: Azure's local-endpoint rules (mlk.local.compute)."""
 
 
 def scoring_uri(ws: Workspace, name: str) -> str:
@@ -45,6 +47,7 @@ def view(ws: Workspace, name: str, record: Mapping[str, Any]) -> dict[str, Any]:
         "openapi_uri": scoring_uri(ws, name).removesuffix("score") + "swagger.json",
         "kind": "local",
     }
+
     stale = desired.stale_operation(dict(record))
     if stale:
         out["error"] = (
@@ -54,7 +57,7 @@ def view(ws: Workspace, name: str, record: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def create(ws: Workspace, spec: Mapping[str, Any], compute: str) -> dict[str, Any]:
+def create(ws: Workspace, spec: Mapping[str, Any], compute: str, *, azure_local: bool = False) -> dict[str, Any]:
     name = spec["name"]
     with desired.mutate(ws) as state:
         if name in state["endpoints"] and not state["endpoints"][name].get("deleting"):
@@ -76,6 +79,8 @@ def create(ws: Workspace, spec: Mapping[str, Any], compute: str) -> dict[str, An
             "created": time.time(),
             "operation": None,
         }
+        if azure_local:
+            record[AZURE_LOCAL] = True
         state["endpoints"][name] = record
     keys.ensure_keys(ws, name)
     control.poke(ws)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from mlk.local import runtime
+from mlk.local.endpoints import AZURE_LOCAL
 from mlk.local.supervisor import Plan, Supervisor
 from mlk.render import pod
+from mlk.router import auth
 from mlk.router.config import DeploymentConfig, EndpointConfig, RequestSettings, RouterConfig
 from mlk.workspace import keys
 from mlk.workspace.home import Workspace
@@ -83,7 +85,7 @@ def router_config(ws: Workspace, state: dict[str, Any], supervisor: Supervisor) 
         creds = keys.ensure_keys(ws, ep_name)
         endpoints[ep_name] = EndpointConfig(
             ep_name,
-            endpoint["spec"].get("auth_mode", "key"),
+            auth.OPEN if endpoint.get(AZURE_LOCAL) else endpoint["spec"].get("auth_mode", "key"),
             (creds["primaryKey"], creds["secondaryKey"]),
             creds["tokenSecret"],
             {d: w for d, w in endpoint.get("traffic", {}).items() if d in deployments},

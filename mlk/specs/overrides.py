@@ -42,20 +42,26 @@ def parse_path(text: str) -> JsonPath:
     return tuple(parts)
 
 
-def parse_assignment(text: str) -> tuple[JsonPath, Any]:
+def parse_value(raw: str, where: str, *, force_string: bool = False) -> Any:
+    """A --set/--add value: JSON when it reads as JSON, else the text (always the text with --force-string)."""
+    if force_string:
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+    except RecursionError:
+        raise UsageError(
+            f"{where}: the value nests too deeply to read",
+            hint="a value is a plain value or a small JSON list or mapping",
+        ) from None
+
+
+def parse_assignment(text: str, *, force_string: bool = False) -> tuple[JsonPath, Any]:
     path, sep, raw = text.partition("=")
     if not sep:
         raise UsageError(f"--set '{text}': expected path=value", hint="e.g. --set instance_count=2")
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = raw
-    except RecursionError:
-        raise UsageError(
-            f"--set '{path.strip()}=...': the value nests too deeply to read",
-            hint="a --set value is a plain value or a small JSON list or mapping",
-        ) from None
-    return parse_path(path.strip()), value
+    return parse_path(path.strip()), parse_value(raw, f"--set '{path.strip()}=...'", force_string=force_string)
 
 
 def _step(holder: Any, part: str | int, text: str, *, create_next: bool) -> Any:
@@ -76,11 +82,11 @@ def _step(holder: Any, part: str | int, text: str, *, create_next: bool) -> Any:
     raise UsageError(f"--set '{text}': cannot go into {type(holder).__name__} value at '{part}'")
 
 
-def apply(data: dict[str, Any], assignments: Iterable[str]) -> set[JsonPath]:
+def apply(data: dict[str, Any], assignments: Iterable[str], *, force_string: bool = False) -> set[JsonPath]:
     """Apply each `path=value` in order; returns the (normalised) paths set."""
     touched: set[JsonPath] = set()
     for text in assignments:
-        path, value = parse_assignment(text)
+        path, value = parse_assignment(text, force_string=force_string)
         holder: Any = data
         real: list[str | int] = []
         for i, part in enumerate(path):
@@ -95,3 +101,59 @@ def apply(data: dict[str, Any], assignments: Iterable[str]) -> set[JsonPath]:
                 holder = holder[step]
         touched.add(tuple(real))
     return touched
+
+
+def _walk(data: dict[str, Any], path: JsonPath, text: str) -> Any:
+    """The value at `path` (it must be there: --add and --remove change what exists)."""
+    holder: Any = data
+    for part in path:
+        try:
+            holder = holder[part if isinstance(holder, dict) else int(part)]
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise UsageError(
+                f"{text}: there is nothing at '{part}'", hint="show the resource to see its fields"
+            ) from None
+    return holder
+
+
+def add(data: dict[str, Any], path_text: str, values: Iterable[str], *, force_string: bool = False) -> None:
+    """az's `--add PATH VALUE...`: append to the list at PATH; `key=value` words make one mapping item, a
+    mapping at PATH takes them as keys instead."""
+    text = f"--add {path_text}"
+    target = _walk(data, parse_path(path_text), text)
+    words = list(values)
+    if not words:
+        raise UsageError(f"{text}: give the value to add", hint="e.g. --add tags owner=ana, or --add list.path 3")
+    pairs = [w.partition("=") for w in words]
+    if all(sep and key for key, sep, _ in pairs):
+        item: Any = {key: parse_value(raw, text, force_string=force_string) for key, _, raw in pairs}
+        if isinstance(target, dict):
+            target.update(item)
+            return
+        items = [item]
+    else:
+        items = [parse_value(w, text, force_string=force_string) for w in words]
+    if not isinstance(target, list):
+        raise UsageError(f"{text}: the value there is not a list", hint="use --set for a single field")
+    target.extend(items)
+
+
+def remove(data: dict[str, Any], path_text: str, index: str | None = None) -> None:
+    """az's `--remove PATH [INDEX]`: drop the field at PATH, or item INDEX of the list at PATH."""
+    text = f"--remove {path_text}"
+    path = parse_path(path_text)
+    if index is not None:
+        target = _walk(data, path, text)
+        if not isinstance(target, list):
+            raise UsageError(f"{text} {index}: the value there is not a list", hint=f"--remove {path_text} alone")
+        try:
+            del target[int(index)]
+        except (ValueError, IndexError):
+            raise UsageError(f"{text} {index}: not an index of a list of {len(target)}") from None
+        return
+    parent = _walk(data, path[:-1], text)
+    last = path[-1]
+    try:
+        del parent[last if isinstance(parent, dict) else int(last)]
+    except (KeyError, IndexError, ValueError, TypeError):
+        raise UsageError(f"{text}: there is nothing at '{last}'", hint="show the resource to see its fields") from None

@@ -45,6 +45,17 @@ class Problem:
     """What is wrong and, where it helps, what to write instead."""
     severity: Severity = Severity.ERROR
 
+    def as_data(self) -> dict[str, str | int]:
+        """The problem as `mlk validate -o json` prints it, for scripts and editors."""
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.col,
+            "path": format_path(self.path),
+            "message": self.message,
+            "severity": self.severity.value,
+        }
+
     def render(self) -> str:
         where = f"{self.file}:{self.line}:{self.col}: {format_path(self.path)}: "
         if self.severity is Severity.WARNING:

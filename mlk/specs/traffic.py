@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from mlk.errors import UsageError
+from mlk.errors import ConflictError, UsageError
 
 
 def parse_traffic(text: str, option: str = "--traffic") -> dict[str, int]:
@@ -37,3 +37,15 @@ def check_traffic(deployments: Iterable[str], traffic: Mapping[str, int], mirror
     for name, share in mirror.items():
         if share and traffic.get(name, 0):
             raise UsageError(f"'{name}' gets live traffic; a deployment receives live or mirrored traffic, not both")
+
+
+def check_deletable(name: str, endpoint: str, traffic: Mapping[str, int], mirror: Mapping[str, int]) -> None:
+    """A deployment that still takes a share of the traffic, or of the mirrored traffic, stays (as Azure
+    refuses it); `traffic` and `mirror` are keyed as the endpoint stores them, `name` already matched."""
+    for shares, what, flag in ((traffic, "traffic", "--traffic"), (mirror, "mirror traffic", "--mirror-traffic")):
+        share = int(shares.get(name, 0))
+        if share:
+            raise ConflictError(
+                f"deployment '{name}' still gets {share}% of the {what} of '{endpoint}'",
+                hint=f'move it first: mlk online-endpoint update -n {endpoint} {flag} "{name}=0 ..."',
+            )

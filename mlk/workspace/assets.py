@@ -148,6 +148,27 @@ def register_environment(
     return _record(ws, "environments", name, version, identity, {"definition": dict(definition)})
 
 
+LABELS = ("latest",)
+"""The labels mlk knows (Azure ML has `latest` too; others are not kept)."""
+
+
+def named(kind: str, name: str, version: str | None = None, label: str | None = None) -> str:
+    """`show -n NAME [-v VERSION | -l latest]` as the reference resolve() takes. az ml refuses both, and
+    wants one of them; mlk shows the latest version when neither is given."""
+    if version and label is not None:
+        raise UsageError(
+            f"give --version or --label, not both (--version {version} --label {label})",
+            hint="az ml refuses both too: --version N for that version, --label latest for the newest",
+        )
+    if label is not None and label not in LABELS:
+        noun = "model" if kind == "models" else kind.rstrip("s")
+        raise UsageError(
+            f"--label {label}: mlk knows only the label latest",
+            hint=f"use --label latest, or --version N (mlk {noun} list -n {name} lists them)",
+        )
+    return f"{name}:{version}" if version else f"{name}@latest"
+
+
 def resolve(ws: Workspace, kind: str, reference: str) -> Registered:
     """`azureml:name:version` or `azureml:name@latest` (or `name:version`) → the registered version."""
     if reference.startswith("azureml://registries/"):

@@ -5,7 +5,7 @@ An image's identity is the environment's (mlk.envs.identity: base image, conda c
 plus what mlk adds: the base image's id, the builder, mlk's runtime and any extra CA certificates. An
 unchanged environment is therefore found — locally by its deterministic tag, in the registry by the same
 name — and costs no build (0 s). Settings live in workspace.json: `registry` {url, username, password},
-`build` {ca_certs, builder, pull}.
+`build` {ca_certs, builder, pull}; a build's own --ca-cert replaces the workspace's certificates.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -68,15 +68,25 @@ def registry_auth(registry: Mapping[str, Any] | None) -> dict[str, str] | None:
     return {"username": str(registry["username"]), "password": str(registry.get("password") or "")}
 
 
-def ca_bundle(paths: list[str]) -> bytes | None:
+WORKSPACE_CA = "mlk workspace update --ca-cert FILE (or --no-ca-certs)"
+
+
+def ca_bundle(paths: Sequence[str], *, given: bool = False) -> bytes | None:
+    """The extra CA certificates as one PEM bundle (None without any). `given`: the paths came from this
+    command's --ca-cert rather than the workspace's settings, which decides what the error tells to fix."""
     if not paths:
         return None
+    where = "--ca-cert" if given else "the workspace's CA certificate"
+    fix = "give a readable PEM certificate file" if given else f"fix the workspace's: {WORKSPACE_CA}"
     parts = []
     for name in paths:
         try:
-            parts.append(Path(name).read_bytes().strip() + b"\n")
+            data = Path(name).read_bytes()
         except OSError as exc:
-            raise UsageError(f"CA certificate {name}: {exc.strerror}", hint="give a PEM file with --ca-cert") from None
+            raise UsageError(f"{where} {name}: {exc.strerror}", hint=fix) from None
+        if b"BEGIN CERTIFICATE" not in data:
+            raise UsageError(f"{where} {name}: not a PEM certificate file", hint=fix)
+        parts.append(data.strip() + b"\n")
     return b"".join(parts)
 
 
@@ -141,9 +151,11 @@ def ensure_image(
     builder: str | None = None,
     pull: str | None = None,
     push: bool = False,
+    ca_certs: Sequence[str] | None = None,
     engine: Any = None,
 ) -> ImageResult:
-    """The image of an environment definition: found (0 s) or built, and pushed when `push`."""
+    """The image of an environment definition: found (0 s) or built, and pushed when `push`. `ca_certs`
+    replaces the workspace's extra CA certificates for this build (None: the workspace's)."""
     from mlk.envs.identity import build_context_files, environment_identity, read_conda
     from mlk.images import dockerfile
     from mlk.images.context import tree_digest
@@ -161,6 +173,8 @@ def ensure_image(
             f"workspace '{ws.name}' has no registry to push the image to",
             hint="mlk workspace update --registry HOST:PORT [--registry-username U --registry-password P]",
         )
+    # read before Docker is touched: a missing certificate is the user's to fix, not a failed build
+    ca = ca_bundle(config["ca_certs"]) if ca_certs is None else ca_bundle(ca_certs, given=True)
     started = time.monotonic()
     conda = read_conda(definition)
     env_identity = environment_identity(definition, conda, build_context_files(definition))
@@ -176,7 +190,6 @@ def ensure_image(
         import mlk
 
         runtime = Path(mlk.__file__).parent
-        ca = ca_bundle(config["ca_certs"])
         parts = {
             "scheme": SCHEME,
             "environment": env_identity,

@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from mlk.errors import ExternalError
+from mlk.errors import ExternalError, NotFoundError
 
 
 def hint(status: int, name: str, deployment: str | None) -> str:
@@ -56,7 +56,12 @@ def answer(status: int, text: bytes, name: str, deployment: str | None) -> Any:
         payload: Any = json.loads(text)
     except ValueError:
         payload = text.decode(errors="replace")
+    message = payload.get("message") if isinstance(payload, dict) else payload
+    if status == 404 and deployment and "deployment" in str(message):  # the router knows no such deployment
+        raise NotFoundError(
+            f"online deployment '{deployment}' does not exist in endpoint '{name}'",
+            hint=f"mlk online-deployment list -e {name} shows its deployments",
+        )
     if status >= 400:
-        message = payload.get("message") if isinstance(payload, dict) else payload
         raise ExternalError(f"the endpoint answered {status}: {message}", hint=hint(status, name, deployment))
     return payload

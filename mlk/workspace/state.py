@@ -35,24 +35,39 @@ def mutate(ws: Workspace) -> Iterator[State]:
         write_json(ws.state_file, state)
 
 
-def endpoint(state: State, name: str) -> dict[str, Any]:
-    try:
-        found: dict[str, Any] = state["endpoints"][name]
-    except KeyError:
+def _stored_name(names: Any, asked: str) -> str | None:
+    """The stored key for `asked`: Azure's endpoint and deployment names have no case (`Blue` is `blue`)."""
+    if asked in names:
+        return asked
+    return next((n for n in names if n.lower() == asked.lower()), None)
+
+
+def endpoint_name(state: State, name: str) -> str:
+    found = _stored_name(state["endpoints"], name)
+    if found is None:
         raise NotFoundError(
             f"online endpoint '{name}' not found", hint="mlk online-endpoint list shows the endpoints of this workspace"
-        ) from None
+        )
     return found
 
 
-def deployment(state: State, endpoint_name: str, name: str) -> dict[str, Any]:
-    try:
-        found: dict[str, Any] = endpoint(state, endpoint_name)["deployments"][name]
-    except KeyError:
+def deployment_name(state: State, parent: str, name: str) -> str:
+    found = _stored_name(endpoint(state, parent)["deployments"], name)
+    if found is None:
         raise NotFoundError(
-            f"online deployment '{name}' not found in endpoint '{endpoint_name}'",
-            hint=f"mlk online-deployment list -e {endpoint_name}",
-        ) from None
+            f"online deployment '{name}' not found in endpoint '{parent}'",
+            hint=f"mlk online-deployment list -e {parent}",
+        )
+    return found
+
+
+def endpoint(state: State, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = state["endpoints"][endpoint_name(state, name)]
+    return found
+
+
+def deployment(state: State, parent: str, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = endpoint(state, parent)["deployments"][deployment_name(state, parent, name)]
     return found
 
 

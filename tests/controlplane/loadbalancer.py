@@ -15,9 +15,17 @@ import asyncio
 import itertools
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tests.controlplane.node.api import Api
+
+
+class Backend(NamedTuple):
+    ip: str
+    port: int
+    slice: str
+    """The EndpointSlice that lists it."""
+    port_name: str
 
 
 class LoadBalancers:
@@ -25,7 +33,7 @@ class LoadBalancers:
         self.api, self.prefix, self.delay = api, prefix, delay
         self.addresses: dict[str, str] = {}  # service uid → address
         self.listeners: dict[tuple[str, int], asyncio.AbstractServer] = {}
-        self.backends: dict[tuple[str, str], list[tuple[str, int, str]]] = {}  # (ns, svc) → (ip, port, name)
+        self.backends: dict[tuple[str, str], list[Backend]] = {}  # (namespace, service) → ready endpoints
         self.turn = itertools.count()
         self.loop = asyncio.new_event_loop()
         self.stopping = threading.Event()
@@ -60,10 +68,12 @@ class LoadBalancers:
             for address in endpoint.get("addresses") or []
             for port in item.get("ports") or []
         ]
-        slices = self.backends.setdefault(key, [])
-        slices[:] = [b for b in slices if b[2] != meta["name"]]  # this slice's old endpoints
+        backends = self.backends.setdefault(key, [])
+        # This slice's endpoints replace what it listed before: a pod gone from it must leave rotation at
+        # once, or its address, handed to another pod later (the node agent reuses them), gets its traffic.
+        backends[:] = [b for b in backends if b.slice != meta["name"]]
         if kind != "DELETED":
-            slices += [(ip, port, meta["name"] + "/" + name) for ip, port, name in found]
+            backends += [Backend(ip, port, meta["name"], name) for ip, port, name in found]
 
     def _service(self, kind: str, svc: dict[str, Any]) -> None:
         meta, spec = svc["metadata"], svc.get("spec") or {}
@@ -96,13 +106,13 @@ class LoadBalancers:
         port_name = port.get("name") or ""
 
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            targets = [b for b in self.backends.get((namespace, name), []) if b[2].endswith("/" + port_name)]
+            targets = [b for b in self.backends.get((namespace, name), []) if b.port_name == port_name]
             if not targets:
                 writer.close()
                 return
-            ip, target_port, _ = targets[next(self.turn) % len(targets)]
+            target = targets[next(self.turn) % len(targets)]
             try:
-                up_reader, up_writer = await asyncio.open_connection(ip, target_port)
+                up_reader, up_writer = await asyncio.open_connection(target.ip, target.port)
             except OSError:
                 writer.close()
                 return

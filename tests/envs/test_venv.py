@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from mlk.envs import uv
+from mlk.envs.pythons import DOWNLOADS
 from mlk.envs.venv import LOCAL_PYTHON, MARKER, NO_CONDA, LocalEnv, ensure_env, env_dir, read_marker
 from mlk.errors import ExternalError
 
@@ -22,6 +23,7 @@ NO_SUCH_PACKAGE = "mlk-no-such-package-xyz"
 @pytest.fixture(autouse=True)
 def _no_override(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(LOCAL_PYTHON, raising=False)
+    monkeypatch.setenv(DOWNLOADS, "never")  # a missing Python is an error here, never a download
 
 
 def spec(*dependencies: Any, python: str = f"={HERE}") -> dict[str, Any]:
@@ -104,6 +106,7 @@ def test_missing_python_version_is_a_clear_error(tmp_path: Path) -> None:
     assert HERE in error.message  # the Pythons that do exist are listed
     assert error.hint is not None
     assert f"{LOCAL_PYTHON}=" in error.hint
+    assert "pyenv install 3.99" in error.hint and f"{DOWNLOADS}=automatic" in error.hint
     assert error.exit_code == 6
     assert not any(path.is_dir() for path in tmp_path.iterdir())
 

@@ -33,7 +33,7 @@ def test_safe_rollout(home: Path) -> None:
     assert seen.count("green") == 2
     mlk("online-endpoint", "update", "-n", "test-endpoint", "--traffic", "blue=0 green=100")
     deleted = run_mlk("online-deployment", "delete", "-n", "green", "-e", "test-endpoint", "--yes")
-    assert deleted.exit_code == 4 and "still gets traffic" in deleted.stderr
+    assert deleted.exit_code == 4 and "still gets 100% of the traffic" in deleted.stderr
     mlk("online-deployment", "delete", "-n", "blue", "-e", "test-endpoint", "--yes")
     listed = json.loads(mlk("online-deployment", "list", "-e", "test-endpoint", "-o", "json").stdout)
     assert [(d["name"], d["provisioning_state"]) for d in listed] == [("green", "Succeeded")]

@@ -7,7 +7,10 @@ are skipped, and say why.
 
 from __future__ import annotations
 
+import functools
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -17,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from mlk.lifetime import die_with_parent
 from mlk.storage.base import Store
 from mlk.storage.config import StorageConfig
 from tests.conftest import REPO
@@ -49,7 +53,12 @@ def start_azurite(location: Path, port: int, log: Path, host: str = "127.0.0.1")
     args = [str(azurite_binary()), "--blobHost", host, "--blobPort", str(port)]
     args += ["--location", str(location), "--skipApiVersionCheck", "--silent", "--disableTelemetry"]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(  # dies with the test session, however it ends
+            args,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=functools.partial(die_with_parent, signal.SIGKILL, os.getpid()),  # noqa: PLW1509 - prctl only
+        )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
