@@ -58,6 +58,14 @@ def run_mlk_process(
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """az's settings in the developer's shell (AZURE_CORE_OUTPUT, AZURE_DEFAULTS_WORKSPACE, ...) would change
+    what mlk prints and which workspace it opens: the suite runs without them. The tests that check them
+    set them again themselves."""
+    for name in [n for n in os.environ if n.startswith(("AZURE_CORE_", "AZURE_DEFAULTS_"))]:
+        del os.environ[name]
+
+
 @pytest.fixture
 def in_repo(monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(REPO)

@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from mlk import __version__
-from mlk.cli import examples, router, serve, validate
+from mlk.cli import configure_cmd, examples, router, serve, validate
 from mlk.cli.console import Settings, console
 from mlk.cli.options import with_global_options
 
@@ -147,6 +147,7 @@ def build(argv: Sequence[str] | None = None) -> typer.Typer:
 
     app.callback()(with_global_options(root))
     validate.register(app)
+    configure_cmd.register(app)
     serve.register(app)
     router.register(app)
     complete_all = argv is None or COMPLETION_VARIABLE in os.environ  # a shell asks what may come next

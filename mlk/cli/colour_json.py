@@ -1,20 +1,17 @@
-"""`-o jsonc`: JSON with ANSI colours for a terminal (keys, strings, numbers, literals)."""
+"""`-o jsonc` and `-o yamlc`: the plain text coloured for a terminal, with az's own colours.
+
+az colours with Pygments' JSON or YAML lexer and its 16-colour terminal formatter; Pygments is already
+here (rich depends on it), so using the same pair gives the same escape codes, not a look-alike.
+"""
 
 from __future__ import annotations
 
-import re
 
-_TOKEN = re.compile(r'("(?:\\.|[^"\\])*")(\s*:)?|\b(true|false|null)\b|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)')
-_KEY, _STRING, _LITERAL, _NUMBER, _RESET = "\033[94m", "\033[32m", "\033[35m", "\033[36m", "\033[0m"
+def colourise(text: str, language: str = "json") -> str:
+    """`text` (JSON or YAML, as `language` says) with ANSI colours."""
+    from pygments import highlight  # type: ignore[import-untyped]  # no stubs; loaded only to colour
+    from pygments.formatters import TerminalFormatter  # type: ignore[import-untyped]
+    from pygments.lexers import JsonLexer, YamlLexer  # type: ignore[import-untyped]
 
-
-def colourise(text: str) -> str:
-    def paint(match: re.Match[str]) -> str:
-        string, colon, literal, number = match.groups()
-        if string is not None:
-            return f"{_KEY if colon else _STRING}{string}{_RESET}{colon or ''}"
-        if literal is not None:
-            return f"{_LITERAL}{literal}{_RESET}"
-        return f"{_NUMBER}{number}{_RESET}"
-
-    return _TOKEN.sub(paint, text)
+    lexer = YamlLexer() if language == "yaml" else JsonLexer()
+    return str(highlight(text, lexer, TerminalFormatter()))

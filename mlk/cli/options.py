@@ -88,7 +88,7 @@ _GLOBALS = {
                 "-w",
                 metavar="NAME",
                 rich_help_panel=GLOBAL_HELP,
-                help="Workspace (default: $MLK_WORKSPACE or the current one).",
+                help="Workspace (default: $MLK_WORKSPACE, mlk configure's default, or the current one).",
             ),
         ],
         None,

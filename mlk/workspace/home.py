@@ -1,6 +1,7 @@
 """Where workspaces live: $MLK_HOME (default ~/.mlk), one folder per workspace, `default` unless -w NAME.
 
 $MLK_HOME/config.json                 the current workspace
+$MLK_HOME/config                      az's INI settings: [defaults] workspace/group, [core] output… (0600)
 $MLK_HOME/envs/<identity>/            virtual environments, shared by all workspaces (content-addressed)
 $MLK_HOME/workspaces/<name>/
     workspace.json                    storage, default compute, the router's port
@@ -46,11 +47,39 @@ def private_home(*, create: bool = True) -> Path:
     return root
 
 
+def config_file() -> Path:
+    """The INI file `mlk configure` writes, laid out as az keeps $AZURE_CONFIG_DIR/config."""
+    return home() / "config"
+
+
+def configured(section: str, option: str) -> str | None:
+    """A setting read as az reads its own: $AZURE_<SECTION>_<OPTION> when set (even empty), else the config
+    file's [section] option, else None."""
+    variable = f"AZURE_{section.upper()}_{option.upper()}"
+    if variable in os.environ:
+        return os.environ[variable]
+    if not config_file().is_file():  # the usual case: no import, no parse on every command
+        return None
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(config_file(), encoding="utf-8")
+    except configparser.Error as exc:
+        raise UsageError(f"{config_file()} is not an INI file: {exc}", hint="fix or remove it") from None
+    return parser.get(section, option, fallback=None)
+
+
 def current_name(explicit: str | None = None) -> str:
+    """-w/--workspace, else $MLK_WORKSPACE, else the configured default (az ml's -w falls back to
+    `az configure --defaults workspace=NAME`), else the current workspace (`workspace create --use`)."""
     if explicit:
         return explicit
     if os.environ.get("MLK_WORKSPACE"):
         return os.environ["MLK_WORKSPACE"]
+    default = configured("defaults", "workspace")
+    if default:  # az ignores a default set to '' (that is how `--defaults workspace=''` clears it)
+        return default
     return str(read_json(home() / "config.json", {}).get("workspace", "default"))
 
 
