@@ -86,6 +86,7 @@ def create(
                 "spec": dict(spec),
                 "compute": compute["name"],
                 "traffic": {},
+                "mirror_traffic": {},
                 "deployments": {},
                 "created": time.time(),
                 "operation": None,

@@ -28,9 +28,11 @@ from mlk.local.supervisor import Proc, Supervisor, kill_leftovers
 from mlk.router.config import RouterConfig
 from mlk.router.proxy import ClientProtocol
 from mlk.router.service import Router
+from mlk.workspace import records
 from mlk.workspace import state as desired
 from mlk.workspace.files import open_private, private_dir, read_json
 from mlk.workspace.home import Workspace
+from mlk.workspace.records import State
 
 log = logging.getLogger("mlk.agent")
 POLL = 0.2
@@ -50,7 +52,7 @@ class Agent:
         self.dirty = asyncio.Event()
         self.poked = asyncio.Event()
         self.stopping = asyncio.Event()
-        self.state: dict[str, Any] = {"endpoints": {}}
+        self.state: State = records.empty()
         self.retiring: set[int] = set()
         self.reconciled = 0.0
         """When the desired state was last read and applied (commands wait for it)."""

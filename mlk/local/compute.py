@@ -102,7 +102,8 @@ class LocalCompute:
         name = next((n for n in stored if n.lower() == str(spec["name"]).lower()), str(spec["name"]))
         spec = {**spec, "endpoint_name": endpoint, "name": name}
         if runtime is None and update:  # an update keeps the runtime the deployment was created with
-            runtime = ((stored.get(name) or {}).get("run") or {}).get("runtime")
+            run = stored[name].get("run") if name in stored else None
+            runtime = run["runtime"] if run is not None else None
         if desired.endpoint(state, endpoint).get(endpoints.AZURE_LOCAL):
             others = [n for n, d in stored.items() if n != name and not d.get("deleting")]
             if others:

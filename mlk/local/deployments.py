@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from mlk.errors import ConflictError, ExternalError, UsageError
 from mlk.local import control, runtime
@@ -19,6 +19,7 @@ from mlk.workspace import state as desired
 from mlk.workspace.files import private_dir
 from mlk.workspace.home import Workspace
 from mlk.workspace.limits import operation_timeout
+from mlk.workspace.records import PROCESS, DeploymentRecord
 
 Say = Callable[[str], None]
 
@@ -161,6 +162,7 @@ def prepare(ws: Workspace, spec: Mapping[str, Any], say: Say, progress: Any = No
         "code": code.digest if code else None,
         "environment": environment,
         "run": {
+            "runtime": PROCESS,
             "python": python,
             "code_dir": str(code_dir),
             "model_dir": str(model_root),
@@ -238,15 +240,16 @@ def create(
             raise UsageError(f"--runtime {kind}: use process or docker")
         with desired.mutate(ws) as state:
             record = desired.endpoint(state, endpoint)
-            previous = record["deployments"].get(name) or {}
-            generation = int(previous.get("generation", 0)) + 1
-            record["deployments"][name] = {
+            previous = record["deployments"].get(name)
+            generation = (previous.get("generation", 0) if previous else 0) + 1
+            made = {
                 **prepared,
                 "spec": dict(spec),
                 "generation": generation,
-                "created": previous.get("created", time.time()),
+                "created": previous.get("created", time.time()) if previous else time.time(),
                 "updated": time.time(),
             }
+            record["deployments"][name] = cast(DeploymentRecord, made)  # prepared: a Run and asset refs
         control.poke(ws)
         if wait:
             _wait_ready(ws, endpoint, name, generation, int(spec.get("instance_count", 1)), say, operation_timeout())

@@ -14,25 +14,26 @@ from mlk.specs.traffic import check_traffic
 from mlk.workspace import keys, scoring
 from mlk.workspace import state as desired
 from mlk.workspace.home import Workspace
+from mlk.workspace.records import EndpointRecord
 
 UPDATABLE = ("description", "tags", "traffic", "mirror_traffic")
 AZURE_LOCAL = "azure_local"
-"""Set on endpoints created with --local: Azure's local-endpoint rules (mlk.local.compute)."""
+"""The EndpointRecord key set on endpoints created with --local: Azure's local-endpoint rules."""
 
 
 def scoring_uri(ws: Workspace, name: str) -> str:
     return f"http://127.0.0.1:{ws.router_port}/api/v1/endpoint/{name}/score"
 
 
-def provisioning_state(record: Mapping[str, Any]) -> str:
+def provisioning_state(record: EndpointRecord) -> str:
     if record.get("deleting"):
         return "Deleting"
-    if desired.stale_operation(dict(record)):
+    if desired.stale_operation(record):
         return "Failed"
     return "Succeeded"
 
 
-def view(ws: Workspace, name: str, record: Mapping[str, Any]) -> dict[str, Any]:
+def view(ws: Workspace, name: str, record: EndpointRecord) -> dict[str, Any]:
     spec = record["spec"]
     out = {
         "name": name,
@@ -48,7 +49,7 @@ def view(ws: Workspace, name: str, record: Mapping[str, Any]) -> dict[str, Any]:
         "kind": "local",
     }
 
-    stale = desired.stale_operation(dict(record))
+    stale = desired.stale_operation(record)
     if stale:
         out["error"] = (
             f"the command '{stale['kind']}' (pid {stale['pid']}) stopped before it finished; "
@@ -70,7 +71,7 @@ def create(ws: Workspace, spec: Mapping[str, Any], compute: str, *, azure_local:
                 "a new endpoint has no deployments, so its traffic can only be empty or 0",
                 hint="create the deployment with --all-traffic, or set traffic afterwards",
             )
-        record = {
+        record: EndpointRecord = {
             "spec": dict(spec),
             "compute": compute,
             "traffic": {},
@@ -80,7 +81,7 @@ def create(ws: Workspace, spec: Mapping[str, Any], compute: str, *, azure_local:
             "operation": None,
         }
         if azure_local:
-            record[AZURE_LOCAL] = True
+            record["azure_local"] = True
         state["endpoints"][name] = record
     keys.ensure_keys(ws, name)
     control.poke(ws)

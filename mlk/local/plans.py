@@ -12,9 +12,10 @@ from mlk.router import auth
 from mlk.router.config import DeploymentConfig, EndpointConfig, RequestSettings, RouterConfig
 from mlk.workspace import keys
 from mlk.workspace.home import Workspace
+from mlk.workspace.records import DOCKER, DockerRun, State
 
 
-def replica_plans(ws: Workspace, state: dict[str, Any]) -> dict[str, Plan]:
+def replica_plans(ws: Workspace, state: State) -> dict[str, Plan]:
     plans = {}
     for ep_name, endpoint in state["endpoints"].items():
         if endpoint.get("deleting"):
@@ -27,45 +28,52 @@ def replica_plans(ws: Workspace, state: dict[str, Any]) -> dict[str, Plan]:
             env = pod.user_environment(dep["spec"])
             log_dir = str(runtime.log_dir(ws, ep_name, dep_name))
             generation, instances = int(dep["generation"]), int(dep["spec"].get("instance_count", 1))
-            if run.get("runtime") == "docker":
-                plans[key] = Plan(
-                    key,
-                    generation,
-                    instances,
-                    "",
-                    "",
-                    run["scoring_script"],
-                    "",
-                    env,
-                    log_dir,
-                    _container(ep_name, dep["spec"], run),
+            if run["runtime"] == DOCKER:
+                plans[key] = Plan(  # the container has its own Python, code and model folders
+                    key=key,
+                    generation=generation,
+                    instances=instances,
+                    python="",
+                    code_dir="",
+                    scoring_script=run["scoring_script"],
+                    model_dir="",
+                    env=env,
+                    log_dir=log_dir,
+                    container=_container(ep_name, dep["spec"], run),
                 )
                 continue
             plans[key] = Plan(
-                key,
-                generation,
-                instances,
-                run["python"],
-                run["code_dir"],
-                run["scoring_script"],
-                run["model_dir"],
-                env,
-                log_dir,
+                key=key,
+                generation=generation,
+                instances=instances,
+                python=run["python"],
+                code_dir=run["code_dir"],
+                scoring_script=run["scoring_script"],
+                model_dir=run["model_dir"],
+                env=env,
+                log_dir=log_dir,
             )
     return plans
 
 
-def _container(endpoint: str, spec: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+def _container(endpoint: str, spec: dict[str, Any], run: DockerRun) -> dict[str, Any]:
     """The Docker runtime's replica: the pod's environment (mlk.render.pod), images and storage."""
     from mlk.render.pod import server_env
 
-    deployment = {**spec, "runtime": {"model": run.get("model") or {}, "code": run.get("code") or {}}}
+    deployment = {**spec, "runtime": {"model": run["model"] or {}, "code": run["code"]}}
     env = {item["name"]: item["value"] for item in server_env(endpoint, deployment)}
-    keep = ("image", "system_image", "model", "code", "storage", "store_path")
-    return {**{k: run.get(k) for k in keep}, "env": env}
+    return {
+        "image": run["image"],
+        "system_image": run["system_image"],
+        "model": run["model"],
+        "code": run["code"],
+        "storage": run["storage"],
+        "store_path": run["store_path"],
+        "env": env,
+    }
 
 
-def router_config(ws: Workspace, state: dict[str, Any], supervisor: Supervisor) -> RouterConfig:
+def router_config(ws: Workspace, state: State, supervisor: Supervisor) -> RouterConfig:
     endpoints = {}
     for ep_name, endpoint in state["endpoints"].items():
         if endpoint.get("deleting"):

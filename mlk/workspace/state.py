@@ -11,20 +11,19 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
 
 from mlk.errors import ConflictError, NotFoundError
+from mlk.workspace import records
 from mlk.workspace.files import locked, pid_alive, read_json, write_json
 from mlk.workspace.home import Workspace
-
-State = dict[str, Any]
+from mlk.workspace.records import DeploymentRecord, EndpointRecord, Operation, State
 
 
 def load(ws: Workspace) -> State:
-    state: State = read_json(ws.state_file, {"endpoints": {}})
-    state.setdefault("endpoints", {})
-    return state
+    """The desired state, in this mlk's record shapes (an older file is migrated as it is read)."""
+    raw = read_json(ws.state_file, None)
+    return records.empty() if raw is None else records.migrate(raw, str(ws.state_file))
 
 
 @contextlib.contextmanager
@@ -35,7 +34,7 @@ def mutate(ws: Workspace) -> Iterator[State]:
         write_json(ws.state_file, state)
 
 
-def _stored_name(names: Any, asked: str) -> str | None:
+def _stored_name(names: Mapping[str, object], asked: str) -> str | None:
     """The stored key for `asked`: Azure's endpoint and deployment names have no case (`Blue` is `blue`)."""
     if asked in names:
         return asked
@@ -61,21 +60,19 @@ def deployment_name(state: State, parent: str, name: str) -> str:
     return found
 
 
-def endpoint(state: State, name: str) -> dict[str, Any]:
-    found: dict[str, Any] = state["endpoints"][endpoint_name(state, name)]
-    return found
+def endpoint(state: State, name: str) -> EndpointRecord:
+    return state["endpoints"][endpoint_name(state, name)]
 
 
-def deployment(state: State, parent: str, name: str) -> dict[str, Any]:
-    found: dict[str, Any] = endpoint(state, parent)["deployments"][deployment_name(state, parent, name)]
-    return found
+def deployment(state: State, parent: str, name: str) -> DeploymentRecord:
+    return endpoint(state, parent)["deployments"][deployment_name(state, parent, name)]
 
 
-def stale_operation(record: dict[str, Any]) -> dict[str, Any] | None:
+def stale_operation(record: EndpointRecord) -> Operation | None:
     """The operation left by a command that died, if any."""
     operation = record.get("operation")
     if operation and not pid_alive(operation.get("pid")):
-        return operation  # type: ignore[no-any-return]
+        return operation
     return None
 
 
@@ -98,5 +95,6 @@ def operation(ws: Workspace, endpoint_name: str, kind: str) -> Iterator[None]:
     finally:
         with mutate(ws) as state:
             record = state["endpoints"].get(endpoint_name)
-            if record is not None and (record.get("operation") or {}).get("pid") == os.getpid():
+            held = record.get("operation") if record is not None else None
+            if record is not None and held is not None and held["pid"] == os.getpid():
                 record["operation"] = None
