@@ -10,6 +10,8 @@
 
 The CLI's presenter turns these into one red line with a hint (see mlk.cli.presenter); the codes are
 stable and documented in the README, so scripts can branch on them.
+
+One process exit status is not an exception's: EXIT_BOOT_FAILED, a score.py server that could not start.
 """
 
 from __future__ import annotations
@@ -60,3 +62,9 @@ class OperationTimeout(MlkError):
 
 class ExternalError(MlkError):
     exit_code = 6
+
+
+EXIT_BOOT_FAILED = 3
+"""`mlk serve`'s (and azmlinfsrv's) exit status when score.py cannot start: init() raised, or the script has
+no init/run. Restarting cannot help, so supervisors report it as failed rather than crashed. Defined here,
+the lowest layer, because the server exits with it and local supervision and the operator read it."""

@@ -5,22 +5,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable
-from http import HTTPStatus
 from typing import Any
 
-_REASONS = {s.value: s.phrase for s in HTTPStatus}
-_REASONS[431] = "Request Header Fields Too Large"
+from mlk.http.head import response_head
 
-_date_cache: tuple[int, bytes] = (0, b"")
-
-
-def http_date() -> bytes:
-    """The Date header value, formatted once per second."""
-    global _date_cache
-    now = int(time.time())
-    if _date_cache[0] != now:
-        _date_cache = (now, time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now)).encode())
-    return _date_cache[1]
+_FRAMING_AND_HOP = ("content-length", "connection", "transfer-encoding")
+"""Set by the protocol from how it sends the body, never by the app."""
 
 
 class Request:
@@ -101,24 +91,14 @@ class Response:
         return None
 
     def encode(self, *, keep_alive: bool = True, head: bool = False) -> bytes:
-        head_bytes = self.encode_head(f"Content-Length: {len(self.body)}", keep_alive=keep_alive)
+        head_bytes = self.encode_head(b"Content-Length: %d" % len(self.body), keep_alive=keep_alive)
         return head_bytes if head else head_bytes + self.body
 
-    def encode_head(self, framing: str | None, *, keep_alive: bool) -> bytes:
-        """Status line and headers; `framing` is the Content-Length or Transfer-Encoding line (None: the
-        body ends when the connection closes)."""
-        reason = _REASONS.get(self.status, "Unknown")
-        lines = [f"HTTP/1.1 {self.status} {reason}"]
-        lines.extend(
-            f"{k}: {v}"
-            for k, v in self.headers
-            if k.lower() not in ("content-length", "connection", "transfer-encoding")
-        )
-        if framing:
-            lines.append(framing)
-        if not keep_alive:
-            lines.append("Connection: close")
-        return ("\r\n".join(lines) + "\r\n").encode("latin-1") + b"Date: " + http_date() + b"\r\n\r\n"
+    def encode_head(self, framing: bytes | None, *, keep_alive: bool) -> bytes:
+        """Status line and headers (mlk.http.head); `framing` is the Content-Length or Transfer-Encoding
+        line (None: the body ends when the connection closes)."""
+        fields = "".join(f"{k}: {v}\r\n" for k, v in self.headers if k.lower() not in _FRAMING_AND_HOP)
+        return response_head(self.status, fields.encode("latin-1"), framing, keep_alive=keep_alive)
 
 
 class StreamingResponse(Response):

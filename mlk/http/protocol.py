@@ -1,16 +1,17 @@
 """The HTTP/1.1 server protocol: httptools parses, this class turns bytes into Requests and Responses into bytes.
 
 One instance per connection. Requests on a connection are answered in order (pipelining is queued, with
-reading paused when the queue grows). The app's handler returns a Response, or an awaitable of one; the
-protocol never creates a task for a handler that answers at once. Limits (header bytes, body bytes) and
-deadlines (slow headers, slow bodies, idle keep-alive) keep a misbehaving client from holding memory; the
-deadlines are checked by the server's one-second sweep rather than a timer per request.
+reading paused at Limits.max_pipelined). The app's handler returns a Response, or an awaitable of one; the
+protocol never creates a task for a handler that answers at once. Limits (mlk.http.limits: header bytes,
+body bytes, the same as the router's) and deadlines (slow headers, slow bodies, idle keep-alive) keep a
+misbehaving client from holding memory; the deadlines are checked by the server's one-second sweep rather
+than a timer per request. `Expect: 100-continue` is answered once every earlier answer is out, and only
+while no byte of the body has come (as h11 does).
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from collections import deque
@@ -21,40 +22,13 @@ from typing import Any, Protocol, cast
 import httptools
 
 from mlk.http import peer
+from mlk.http.head import CONTINUE
+from mlk.http.limits import Limits, Reject, RequestMeter, feed
 from mlk.http.message import Request, Response, StreamingResponse, json_response
 
 Handler = Callable[[Request], "Response | Awaitable[Response]"]
 Observer = Callable[[Request, Response, float], None]
 """Told of each response after it was written: the request, the response, seconds since it arrived."""
-
-_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_PIPELINE_PAUSE = 16
-
-
-DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024
-"""azmlinfsrv's body limit: `mlk serve` and the router answer 413 above it."""
-
-
-@dataclass
-class Limits:
-    max_header_bytes: int = 64 * 1024
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    request_read_timeout: float = 60.0
-    """Seconds from a request's first byte to its last (slow headers or bodies get 408)."""
-    keep_alive_timeout: float = 65.0
-    """Seconds an idle connection stays open (longer than common proxies' 60 s, so they close first)."""
-    max_connections: int = 4096
-    """Open client connections at most (also bounded by the file-descriptor limit); more get a 503 and are
-    closed at once, and the listener goes on accepting."""
-
-    peer_token: str | None = None
-    """mlk.http.peer: requests without this token get 401 before any handler sees them."""
-
-    @classmethod
-    def given(cls, **values: int | None) -> Limits:
-        """The defaults, but for the values a flag set (None: not given)."""
-        given: dict[str, Any] = {name: value for name, value in values.items() if value is not None}
-        return dataclasses.replace(cls(), **given)
 
 
 class Connection(Protocol):
@@ -87,6 +61,7 @@ class HttpProtocol(asyncio.Protocol):
         self.limits = limits
         self.connections = connections
         self.parser = httptools.HttpRequestParser(self)
+        self.meter = RequestMeter(limits)
         self.transport: asyncio.Transport | None = None
         self.client: tuple[str, int] | None = None
         self.pipeline: deque[Request] = deque()
@@ -98,11 +73,12 @@ class HttpProtocol(asyncio.Protocol):
         self.reading = False  # inside a request (first byte seen, message not complete)
         self.streaming: asyncio.Future[None] | None = None  # the body being written, for a StreamingResponse
         self.peer_token = limits.peer_token.encode() if limits.peer_token else None
-        self.deferred: Response | None = None
+        self.deferred: Reject | None = None
         """An answer of the protocol's own (400, 408, 413 …) to a request that comes after ones still being
         answered: written, and the connection closed, once those are out — answers go in order."""
         self.continue_owed = False
-        """A 100 Continue for the request being read, held back while earlier answers are still going out."""
+        """The request being read asked for a 100 Continue and none of its body has come: sent once the
+        answers before it are out."""
 
     # --- connection -------------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -125,7 +101,7 @@ class HttpProtocol(asyncio.Protocol):
         if now < self.deadline or self.busy:
             return
         if self.reading:
-            self._reject(408, "the request was not received in time")
+            self._reject(Reject(408, "the request was not received in time"))
         else:
             self.close()
 
@@ -141,57 +117,42 @@ class HttpProtocol(asyncio.Protocol):
         if not self.reading:
             self.reading = True
             self.deadline = time.monotonic() + self.limits.request_read_timeout
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            self._reject(400, "protocol upgrades are not supported")
-        except httptools.HttpParserError as exc:
-            cause = exc.__context__
-            if isinstance(cause, _Reject):
-                self._reject(cause.status, cause.message)
-            elif not self.closing:
-                self._reject(400, f"malformed HTTP request: {exc}")
+        rejected = feed(self.parser, data)
+        if rejected is not None:
+            if not self.closing:
+                self._reject(rejected)
+        elif self.continue_owed and not self.busy and not self.pipeline:
+            self._continue()
 
     def _reset_message(self) -> None:
         self.url = b""
         self.header_list: list[tuple[bytes, bytes]] = []
-        self.header_bytes = 0
         self.body_parts: list[bytes] = []
-        self.body_bytes = 0
 
     def on_message_begin(self) -> None:
         self._reset_message()
+        self.meter.begin()
 
     def on_url(self, url: bytes) -> None:
+        self.meter.url(url)
         self.url += url
-        self.header_bytes += len(url)
-        if self.header_bytes > self.limits.max_header_bytes:
-            raise _Reject(414, "the request target is too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.header_bytes += len(name) + len(value) + 4
-        if self.header_bytes > self.limits.max_header_bytes:
-            raise _Reject(431, "the request headers are too large")
+        self.meter.header(name, value)
         self.header_list.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
-        for name, value in self.header_list:
-            if name == b"content-length" and value.isdigit() and int(value) > self.limits.max_body_bytes:
-                raise _Reject(413, f"the request body is larger than {self.limits.max_body_bytes} bytes")
-            if name == b"expect" and value.lower() == b"100-continue" and self.transport is not None:
-                if self.busy or self.pipeline:
-                    self.continue_owed = True  # not into the middle of an earlier answer
-                else:
-                    self.transport.write(_CONTINUE)
+        self.meter.headers_done()
+        self.continue_owed = self.meter.expects_continue
 
     def on_body(self, body: bytes) -> None:
-        self.body_bytes += len(body)
-        if self.body_bytes > self.limits.max_body_bytes:
-            raise _Reject(413, f"the request body is larger than {self.limits.max_body_bytes} bytes")
+        self.continue_owed = False  # the client did not wait for it
+        self.meter.body(len(body))
         self.body_parts.append(body)
 
     def on_message_complete(self) -> None:
         self.reading = False
+        self.continue_owed = False
         headers: dict[str, str] = {}
         for name, value in self.header_list:
             key = name.decode("latin-1")
@@ -214,7 +175,7 @@ class HttpProtocol(asyncio.Protocol):
         )
         if self.busy:
             self.pipeline.append(request)
-            if len(self.pipeline) >= _PIPELINE_PAUSE and self.transport is not None and not self.paused:
+            if len(self.pipeline) >= self.limits.max_pipelined and self.transport is not None and not self.paused:
                 self.paused = True
                 self.transport.pause_reading()
             return
@@ -246,7 +207,7 @@ class HttpProtocol(asyncio.Protocol):
         if isinstance(response, StreamingResponse) and request.method != "HEAD":
             chunked = request.http_version != "1.0"  # an HTTP/1.0 client reads until the connection closes
             keep_alive = keep_alive and chunked
-            framing = "Transfer-Encoding: chunked" if chunked else None
+            framing = b"Transfer-Encoding: chunked" if chunked else None
             self.transport.write(response.encode_head(framing, keep_alive=keep_alive))
             self.streaming = asyncio.ensure_future(self._stream(request, response, keep_alive, chunked))
             return
@@ -287,46 +248,41 @@ class HttpProtocol(asyncio.Protocol):
             self.close()
             return
         if self.pipeline:
-            if self.paused and len(self.pipeline) < _PIPELINE_PAUSE // 2:
+            if self.paused and len(self.pipeline) < self.limits.max_pipelined // 2:
                 self.paused = False
                 self.transport.resume_reading()
             self._dispatch(self.pipeline.popleft())
         elif self.deferred is not None:
             self._answer_deferred()
         elif self.continue_owed:
-            self.continue_owed = False
-            self.transport.write(_CONTINUE)
+            self._continue()
         elif not self.reading:
             self.deadline = time.monotonic() + self.limits.keep_alive_timeout
 
+    def _continue(self) -> None:
+        self.continue_owed = False
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(CONTINUE)
+
     def _answer_deferred(self) -> None:
         assert self.transport is not None and self.deferred is not None
-        self.transport.write(self.deferred.encode(keep_alive=False))
+        self.transport.write(self.deferred.answer())
         self.transport.close()
 
-    def _reject(self, status: int, message: str) -> None:
+    def _reject(self, rejected: Reject) -> None:
         """Answer a request we will not read further, and close — after the answers to the requests before
         it, which may still be on their way."""
         self.reading = False
         self.closing = True
-        answer = json_response(status, {"message": message})
+        self.continue_owed = False
         if self.busy or self.pipeline:
-            self.deferred = answer
+            self.deferred = rejected
             if self.transport is not None:
                 self.transport.pause_reading()
             return
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(answer.encode(keep_alive=False))
+            self.transport.write(rejected.answer())
             self.transport.close()
-
-
-class _Reject(Exception):
-    """Raised from a parser callback: httptools re-raises it wrapped, so the status travels in the message."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"{status} {message}")
-        self.status = status
-        self.message = message
 
 
 def _outcome(future: asyncio.Future[Any]) -> Response:

@@ -11,7 +11,9 @@ import socket
 import ssl
 from collections.abc import Callable
 
-from mlk.http.protocol import ConnectionSet, Handler, HttpProtocol, Limits, Observer
+from mlk.http.limits import Limits
+from mlk.http.message import json_response
+from mlk.http.protocol import ConnectionSet, Handler, HttpProtocol, Observer
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -44,11 +46,6 @@ def bind(host: str, port: int, *, reuse_port: bool = False, backlog: int = 2048)
 
 
 ProtocolFactory = Callable[[ConnectionSet], asyncio.Protocol]
-_OVERLOADED = (
-    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 56\r\n"
-    b"Retry-After: 1\r\nConnection: close\r\n\r\n"
-    b'{"message": "too many open connections: retry shortly"}\n'
-)
 FDS_PER_CONNECTION = 2
 """A client's socket and, at the router, the replica's: the connection cap leaves room for both."""
 FDS_RESERVED = 64
@@ -80,7 +77,8 @@ class _Overloaded(asyncio.Protocol):
     """Past the connection cap: a 503 and close, without reading (the client may retry at once)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport.write(_OVERLOADED)  # type: ignore[attr-defined]
+        answer = json_response(503, {"message": "too many open connections: retry shortly"}, [("Retry-After", "1")])
+        transport.write(answer.encode(keep_alive=False))  # type: ignore[attr-defined]
         transport.close()
 
 

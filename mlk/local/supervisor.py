@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlk.errors import EXIT_BOOT_FAILED
 from mlk.http import peer
 from mlk.http.serve import bind
 from mlk.lifetime import die_with_parent, kill_group, start_time
@@ -242,12 +243,12 @@ class Supervisor:
             if _stopped(proc):  # stop() may have been called while we waited
                 break
             proc.restarts += 1
-            proc.state, proc.since = ("failed" if code == 3 else "crashed"), time.time()
-            if code == 3 or proc.restarts >= 3:
+            proc.state, proc.since = ("failed" if code == EXIT_BOOT_FAILED else "crashed"), time.time()
+            if code == EXIT_BOOT_FAILED or proc.restarts >= 3:
                 self.failures[proc.plan.key] = {
                     "generation": proc.plan.generation,
                     "reason": "score.py could not start (init() failed or init/run missing)"
-                    if code == 3
+                    if code == EXIT_BOOT_FAILED
                     else f"the inference server exited with code {code}",
                     "log_tail": tail(proc.log_path),
                 }

@@ -5,26 +5,25 @@ goes out inside the client's data callback and the answer comes back through the
 slow paths (waiting in the deployment's queue, opening a connection) run as tasks. The router's sweep
 enforces request_timeout_ms, so a request does not need a timer of its own.
 
-The client side (proxy.ClientProtocol) feeds the request body in; the upstream side (upstream.Upstream)
-feeds the answer out. Bodies stream through; only a copy of small bodies is kept, so a request whose
-connection failed before any answer can go once more to another replica.
+The client side feeds the request body in and the upstream side (upstream.Upstream) the answer out; the
+exchange sees the router and the client only through the narrow seams in seams.py. Bodies stream through;
+only a copy of small bodies is kept, so a request whose connection failed before any answer can go once
+more to another replica.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING
 
-from mlk.http import admission, peer
+from mlk.http import admission
+from mlk.http.head import response_head
 from mlk.router import upstream as pool
+from mlk.router.headers import relayed_fields, request_head
 from mlk.router.ids import request_id
+from mlk.router.seams import Downstream, Routing
 from mlk.router.state import Deployment, Replica
 from mlk.router.upstream import Upstream
-
-if TYPE_CHECKING:
-    from mlk.router.proxy import ClientProtocol
-    from mlk.router.service import Router
 
 RETRY_BODY_LIMIT = 1024 * 1024
 BUSY_BACKOFF_FIRST = 0.002  # a replica another router filled: retry after 2 ms, doubling up to 50 ms
@@ -33,81 +32,24 @@ CONNECT_TIMEOUT = 3.0
 UNKNOWN = "-"
 """The endpoint or deployment label (and log field) of a request for a name that is not routed: clients
 choose names, not metric label values."""
-# Hop-by-hop and routing headers: never forwarded as they are.
-DROP_REQUEST = {
-    b"host",
-    b"connection",
-    b"keep-alive",
-    b"proxy-connection",
-    b"te",
-    b"trailer",
-    b"upgrade",
-    b"authorization",
-    b"transfer-encoding",
-    b"content-length",
-    b"expect",
-    b"x-request-id",
-    b"azureml-model-deployment",
-    admission.REQUEST_HEADER.encode(),
-    peer.HEADER.encode(),  # a client never chooses it: the router sends its own
-}
-
-
-def connection_named(headers: list[tuple[bytes, bytes]]) -> set[bytes]:
-    """The header names a `Connection:` field lists: hop-by-hop for this connection alone, never forwarded
-    (RFC 9110 §7.6.1)."""
-    named: set[bytes] = set()
-    for name, value in headers:
-        if name.lower() == b"connection":
-            named.update(token.strip().lower() for token in value.split(b",") if token.strip())
-    return named
-
-
-DROP_RESPONSE = {
-    b"connection",
-    b"keep-alive",
-    b"transfer-encoding",
-    b"content-length",
-    b"x-request-id",
-    b"azureml-model-deployment",
-    b"date",
-    b"server",
-    b"trailer",
-    b"upgrade",
-}
-_REASONS = {
-    200: b"OK",
-    201: b"Created",
-    202: b"Accepted",
-    204: b"No Content",
-    400: b"Bad Request",
-    401: b"Unauthorized",
-    404: b"Not Found",
-    405: b"Method Not Allowed",
-    413: b"Payload Too Large",
-    415: b"Unsupported Media Type",
-    429: b"Too Many Requests",
-    431: b"Request Header Fields Too Large",
-    500: b"Internal Server Error",
-    502: b"Bad Gateway",
-    503: b"Service Unavailable",
-    504: b"Gateway Timeout",
-}
-
-
+NO_BODY = frozenset({204, 304})
+"""Answers that never have a body, whatever framing the replica sent (RFC 9110 §6.4.1)."""
 _BUSY = admission.BUSY_HEADER.encode()
+_ADMISSION = admission.REQUEST_HEADER.encode()
 
 
 class Exchange:
     def __init__(
         self,
-        router: Router,
-        client: ClientProtocol,
+        router: Routing,
+        client: Downstream,
         method: str,
         target: bytes,
         headers: list[tuple[bytes, bytes]],
         keep_alive: bool,
         special: dict[bytes, bytes] | None = None,
+        *,
+        http10: bool = False,
     ) -> None:
         self.special = special if special is not None else {}
         """The headers the router itself reads (authorization, x-request-id, ...), lowercase names."""
@@ -118,6 +60,10 @@ class Exchange:
         self.target = target
         self.headers = headers
         self.keep_alive = keep_alive
+        self.http10 = http10
+        """An HTTP/1.0 client cannot read a chunked answer: one without a length ends with the connection."""
+        self.continue_owed = False
+        """The client waits for a 100 Continue before its body (set and sent by the client side)."""
         self.started = time.perf_counter()
         self.deadline = 0.0
         self.request_id = ""
@@ -178,7 +124,7 @@ class Exchange:
         """Forward over `replica`, whose slot this exchange now holds."""
         self.deployment, self.replica, self.path = deployment, replica, path
         self.deadline = self.started + deployment.config.settings.request_timeout_ms / 1000
-        self.router.in_flight.add(self)
+        self.router.forwarding(self)
         self._dispatch()
 
     def _dispatch(self, attempt: bool = True) -> None:
@@ -208,7 +154,9 @@ class Exchange:
             self._settle()
             return
         assert self.replica is not None
-        head = self._head(self.replica)
+        head, self.request_chunked = request_head(
+            self.method, self.path, self.replica.host_header, self.headers, self._added_fields()
+        )
         if self.request_chunked:
             body = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in self.body)
             body += b"0\r\n\r\n" if self.body_done else b""
@@ -220,31 +168,12 @@ class Exchange:
         self.client.set_reading(True)  # before sending: the upstream pauses the client again if it is slow
         upstream.send(self, head + body)
 
-    def _head(self, replica: Replica) -> bytes:
-        lines = [b"%s %s HTTP/1.1\r\nHost: %s\r\n" % (self.method.encode(), self.path, replica.host_header)]
-        length = None
-        hop_by_hop = connection_named(self.headers)
-        for name, value in self.headers:
-            lowered = name.lower()
-            if lowered in DROP_REQUEST:
-                if lowered == b"content-length":
-                    length = value
-                elif lowered == b"transfer-encoding":
-                    self.request_chunked = b"chunked" in value.lower()
-                continue
-            if lowered in hop_by_hop:
-                continue
-            lines.append(b"%s: %s\r\n" % (name, value))
-        lines.append(b"x-request-id: %s\r\n%s" % (self.request_id.encode(), self.router.peer_header))
+    def _added_fields(self) -> bytes:
+        """The router's own lines in a forwarded request: its id, the replica token, the admission limit."""
+        added = b"x-request-id: %s\r\n%s" % (self.request_id.encode(), self.router.peer_header)
         if self.deployment is not None:
-            lines.append(b"x-mlk-admission: %d\r\n" % self.deployment.concurrency)
-        if self.request_chunked:
-            lines.append(b"Transfer-Encoding: chunked\r\n\r\n")
-        elif length is not None:
-            lines.append(b"Content-Length: %s\r\n\r\n" % length)
-        else:
-            lines.append(b"\r\n")
-        return b"".join(lines)
+            added += b"%s: %d\r\n" % (_ADMISSION, self.deployment.concurrency)
+        return added
 
     def _retry_or_fail(self, why: str) -> None:
         """The replica failed before answering: once more on another replica, else 502."""
@@ -261,7 +190,7 @@ class Exchange:
             return
         deployment.release(replica)
         self.replica = other
-        self.router.metrics.retries.inc((self.endpoint, deployment.name))
+        self.router.counted(self, "retry")
         self._dispatch()
 
     def _bounce(self) -> None:
@@ -271,7 +200,7 @@ class Exchange:
         self.bounces += 1
         deployment, replica = self.deployment, self.replica
         assert deployment is not None and replica is not None
-        self.router.metrics.busy.inc((self.endpoint, deployment.name))
+        self.router.counted(self, "busy")
         waited = time.perf_counter() - self.started
         budget = deployment.config.settings.max_queue_wait_ms / 1000
         if waited >= budget or not (self.keep_copy or self.body_size == 0):
@@ -284,7 +213,7 @@ class Exchange:
             self._dispatch(attempt=False)
             return
         delay = min(BUSY_BACKOFF_MAX, BUSY_BACKOFF_FIRST * 2 ** (self.bounces - 1), budget - waited)
-        self.router.loop.call_later(delay, self._resend)
+        self.router.later(delay, self._resend)
 
     def _resend(self) -> None:
         if self.settled:
@@ -321,30 +250,21 @@ class Exchange:
             return
         self.responded = True
         self.status = 502 if status == 500 else status  # Kubernetes azureml-fe: a crashed run() is 502
-        lines = [b"HTTP/1.1 %d %s\r\n" % (self.status, _REASONS.get(self.status, b"Unknown"))]
-        length = None
-        hop_by_hop = connection_named(headers)
-        for name, value in headers:
-            lowered = name.lower()
-            if lowered in DROP_RESPONSE:
-                if lowered == b"content-length":
-                    length = value
-                continue
-            if lowered in hop_by_hop:
-                continue
-            lines.append(b"%s: %s\r\n" % (name, value))
+        lines, length = relayed_fields(headers)
         lines.append(b"x-request-id: %s\r\n" % self.request_id.encode())
         if self.deployment is not None:
             lines.append(b"azureml-model-deployment: %s\r\n" % self.deployment.name.encode())
+        framing = None
         if length is not None and not chunked:
-            lines.append(b"Content-Length: %s\r\n" % length)
-        elif not self.head_only:
+            framing = b"Content-Length: " + length
+        elif self.head_only or status in NO_BODY:
+            pass  # no body follows, so none to frame
+        elif self.http10:
+            self.keep_alive = False  # the body ends when the connection does
+        else:
             self.rechunk = True
-            lines.append(b"Transfer-Encoding: chunked\r\n")
-        if not self.keep_alive:
-            lines.append(b"Connection: close\r\n")
-        lines.append(b"\r\n")
-        self.client.write(b"".join(lines))
+            framing = b"Transfer-Encoding: chunked"
+        self.client.write(response_head(self.status, b"".join(lines), framing, keep_alive=self.keep_alive))
 
     def upstream_body(self, chunk: bytes) -> None:
         if self.bounced:
@@ -382,6 +302,15 @@ class Exchange:
     def upstream_writable(self, writable: bool) -> None:
         self.client.set_reading(writable)
 
+    def client_writable(self, writable: bool) -> None:
+        """The client reads slower than the replica answers (False), or caught up: hold the replica back."""
+        if self.upstream is None:
+            return
+        if writable:
+            self.upstream.resume_reading()
+        else:
+            self.upstream.pause_reading()
+
     def flush(self) -> None:
         self.client.flush()
 
@@ -401,14 +330,8 @@ class Exchange:
         self.sent_bytes = len(body)
         if not self.request_id:
             self.request_id = request_id()
-        head = b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nx-request-id: %s\r\n%s\r\n" % (
-            status,
-            _REASONS.get(status, b"Unknown"),
-            content_type,
-            len(body),
-            self.request_id.encode(),
-            b"" if self.keep_alive else b"Connection: close\r\n",
-        )
+        fields = b"Content-Type: %s\r\nx-request-id: %s\r\n" % (content_type, self.request_id.encode())
+        head = response_head(status, fields, b"Content-Length: %d" % len(body), keep_alive=self.keep_alive)
         self.client.write(head if self.head_only else head + body)
         self.client.flush()
         if self.replica is None:
@@ -419,7 +342,6 @@ class Exchange:
         if self.settled:
             return
         self.settled = True
-        self.router.in_flight.discard(self)
         if self.replica is not None and self.deployment is not None:
             self.deployment.release(self.replica)
         self.router.finished(self)

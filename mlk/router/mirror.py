@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING
 
 from mlk.router import upstream as pool
-from mlk.router.exchange import DROP_REQUEST
+from mlk.router.headers import DROP_REQUEST
 from mlk.router.state import Deployment
 from mlk.router.upstream import Upstream
 

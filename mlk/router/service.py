@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, Literal
 
 from mlk.http import peer
 from mlk.http.logbuffer import MAX_LOGGED, LineBuffer, Throttle, shorten
@@ -65,10 +65,21 @@ class Router:
             or "no endpoints",
         )
 
+    # --- what an exchange asks of the router (seams.Routing) ---------------------------------------------
     def spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = self.loop.create_task(coroutine)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
+
+    def later(self, delay: float, callback: Callable[[], None]) -> None:
+        self.loop.call_later(delay, callback)
+
+    def forwarding(self, ex: Exchange) -> None:
+        self.in_flight.add(ex)
+
+    def counted(self, ex: Exchange, event: Literal["retry", "busy"]) -> None:
+        counter = self.metrics.retries if event == "retry" else self.metrics.busy
+        counter.inc((ex.endpoint, ex.deployment.name if ex.deployment else UNKNOWN))
 
     # --- per request ------------------------------------------------------------------------------------
     def handle(self, ex: Exchange) -> None:
@@ -164,6 +175,7 @@ class Router:
 
     def finished(self, ex: Exchange) -> None:
         """Count and log a settled exchange; send its mirror copy now that the client has its answer."""
+        self.in_flight.discard(ex)
         seconds = time.perf_counter() - ex.started
         deployment = ex.deployment.name if ex.deployment else UNKNOWN
         self.metrics.observe(ex.endpoint, deployment, ex.status, seconds)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mlk.errors import UsageError
 from mlk.http import peer
-from mlk.http.protocol import DEFAULT_MAX_BODY_BYTES, Limits
+from mlk.http.limits import DEFAULT_MAX_BODY_BYTES, Limits
 
 DEFAULT_PORT = 5001
 DEFAULT_SCORING_TIMEOUT_MS = 3_600_000

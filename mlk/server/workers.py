@@ -20,12 +20,12 @@ import socket
 import sys
 import time
 
+from mlk.errors import EXIT_BOOT_FAILED
 from mlk.lifetime import die_with_parent
 from mlk.server.metrics import WorkerBoard
 from mlk.server.settings import ServerSettings
 
 log = logging.getLogger("azmlinfsrv")
-EXIT_BOOT_FAILED = 3
 EXIT_REPLACE_ME = 4
 DRAIN_SECONDS = 30.0
 

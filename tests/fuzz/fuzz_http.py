@@ -14,8 +14,9 @@ import json
 from collections import deque
 from collections.abc import Awaitable
 
+from mlk.http.limits import Limits
 from mlk.http.message import Request, Response, StreamingResponse, json_response
-from mlk.http.protocol import ConnectionSet, Handler, HttpProtocol, Limits
+from mlk.http.protocol import ConnectionSet, Handler, HttpProtocol
 from tests.fuzz.harness import FakeTransport, check, check_writes, event_loop, mark_rejects, reads, settle, turns
 
 LIMITS = Limits(max_header_bytes=1024, max_body_bytes=4096)
@@ -110,9 +111,10 @@ def _bounded(protocol: HttpProtocol) -> None:
     """The buffers a client fills stay within the limits (or the request is being rejected)."""
     if protocol.closing:
         return
-    check(protocol.header_bytes <= LIMITS.max_header_bytes, f"{protocol.header_bytes} header bytes buffered")
-    check(protocol.body_bytes <= LIMITS.max_body_bytes, f"{protocol.body_bytes} body bytes buffered")
+    meter, depth = protocol.meter, LIMITS.max_pipelined
+    check(meter.header_bytes <= LIMITS.max_header_bytes, f"{meter.header_bytes} header bytes buffered")
+    check(meter.body_bytes <= LIMITS.max_body_bytes, f"{meter.body_bytes} body bytes buffered")
     check(sum(map(len, protocol.body_parts)) <= LIMITS.max_body_bytes, "body parts over the limit")
     pipelined = sum(len(r.body) for r in protocol.pipeline)
-    check(len(protocol.pipeline) < 16 or protocol.paused, f"{len(protocol.pipeline)} requests queued, still reading")
-    check(pipelined <= 16 * LIMITS.max_body_bytes + MAX_LEN, f"{pipelined} bytes of queued bodies")
+    check(len(protocol.pipeline) < depth or protocol.paused, f"{len(protocol.pipeline)} requests queued, still reading")
+    check(pipelined <= depth * LIMITS.max_body_bytes + MAX_LEN, f"{pipelined} bytes of queued bodies")

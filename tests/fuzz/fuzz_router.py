@@ -21,7 +21,8 @@ from typing import Any
 
 import httptools
 
-from mlk.http.protocol import ConnectionSet, Limits
+from mlk.http.limits import Limits
+from mlk.http.protocol import ConnectionSet
 from mlk.router import upstream as pool
 from mlk.router.config import DeploymentConfig, EndpointConfig, RequestSettings, RouterConfig
 from mlk.router.exchange import Exchange
@@ -253,8 +254,9 @@ def TestOneInput(data: bytes) -> None:
 def _bounded(client: ClientProtocol) -> None:
     if client.gone:
         return
-    check(client.header_bytes <= LIMITS.max_header_bytes, f"{client.header_bytes} header bytes buffered")
-    check(len(client.waiting) < 8 or client.paused, f"{len(client.waiting)} requests waiting, still reading")
+    check(client.meter.header_bytes <= LIMITS.max_header_bytes, f"{client.meter.header_bytes} header bytes buffered")
+    waiting = len(client.waiting)
+    check(waiting < LIMITS.max_pipelined or client.paused, f"{waiting} requests waiting, still reading")
     check(not client.out, "bytes left queued for the client after data_received")
 
 

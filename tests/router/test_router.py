@@ -219,7 +219,7 @@ def test_metrics_show_load(replicas, router) -> None:
 
 
 def test_connection_named_reads_every_connection_field() -> None:
-    from mlk.router.exchange import connection_named
+    from mlk.router.headers import connection_named
 
     headers = [(b"Connection", b"close, X-A"), (b"connection", b" x-b ,"), (b"X-A", b"1")]
     assert connection_named(headers) == {b"close", b"x-a", b"x-b"}  # the answer's path drops them the same way
