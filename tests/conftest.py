@@ -13,6 +13,7 @@ import pytest
 pytest_plugins = [
     "tests.docker_env",  # Docker fixtures: docker_engine, base_image, registry
     "tests.controlplane.fixture",  # control_plane: a real Kubernetes control plane (tests/controlplane)
+    "tests.kube.env",  # kube: that cluster with mlk's extension, a workspace and an attached compute
 ]
 
 REPO = Path(__file__).resolve().parents[1]

@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import Result, run_mlk
 from tests.local.conftest import APP
 
+CONDA = Path(__file__).resolve().parent / "conda.yml"
 TARGETS = [
     pytest.param("process", id="process"),
     pytest.param("docker", id="docker", marks=[pytest.mark.docker, pytest.mark.slow]),
@@ -54,7 +55,7 @@ class Target:
 def target(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Target]:
     kind = request.param
     if kind == "kube":
-        from tests.kube.conftest import COMPUTE
+        from tests.kube.env import COMPUTE
 
         request.getfixturevalue("kube")  # the session's cluster, workspace and attached compute
         made = Target(kind, endpoint_sets=[f"compute=azureml:{COMPUTE}"])
@@ -68,7 +69,7 @@ def target(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
             base = str(request.getfixturevalue("base_image"))
             certs = [a for c in host_ca_certs() for a in ("--ca-cert", c)]
             made.mlk("workspace", "update", "--local-runtime", "docker", "--system-base-image", base, *certs)
-            made.deployment_sets.append(f"environment.image={base}")
+            made.deployment_sets += [f"environment.image={base}", f"environment.conda_file={CONDA}"]
     yield made
     for name in made.made:
         with contextlib.suppress(Exception):

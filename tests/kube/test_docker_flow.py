@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import Result, run_mlk
 from tests.controlplane.fixture import ControlPlane, running
 from tests.docker_env import host_ca_certs
-from tests.kube.conftest import APP, INSTALL
+from tests.kube.env import APP, INSTALL
 from tests.storage.conftest import connection_string, free_port, start_azurite, stop
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]

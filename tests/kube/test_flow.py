@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from mlk.render import names
-from tests.kube.conftest import COMPUTE, NAMESPACE, KubeEnv
+from tests.kube.env import COMPUTE, NAMESPACE, KubeEnv
 
 pytestmark = pytest.mark.slow
 ENDPOINT = "test-endpoint"

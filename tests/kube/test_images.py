@@ -13,7 +13,7 @@ from mlk.operator.registry import pod_secret_name as pull_secret_name
 from mlk.render import names
 from tests.conftest import EXAMPLES, run_mlk
 from tests.docker_env import host_ca_certs
-from tests.kube.conftest import COMPUTE, NAMESPACE, KubeEnv
+from tests.kube.env import COMPUTE, NAMESPACE, KubeEnv
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
