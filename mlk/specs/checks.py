@@ -120,8 +120,9 @@ def check_endpoint(c: Checker, data: dict[str, Any]) -> None:
             )
     if data.get("auth_mode") == "aad_token":
         c.error(("auth_mode",), "aad_token works on managed endpoints only; use key or aml_token")
-    if "public_network_access" in data:
-        c.warn(("public_network_access",), "managed endpoints only; ignored", key=True)
+    for field in kinds.MANAGED_ONLY_ENDPOINT:
+        if field in data:
+            c.warn((field,), "managed endpoints only; ignored", key=True)
     _check_identity(c, data.get("identity"))
 
 
@@ -154,7 +155,7 @@ def check_deployment(c: Checker, data: dict[str, Any]) -> None:
                 f"'{data['instance_type']}' is an Azure VM size; on Kubernetes "
                 "instance_type names an InstanceType (or leave it out for the default)",
             )
-    for field in ("egress_public_network_access", "private_network_connection"):
+    for field in kinds.MANAGED_ONLY_DEPLOYMENT:
         if field in data:
             c.warn((field,), "managed deployments only; ignored", key=True)
     resources = data.get("resources") or {}

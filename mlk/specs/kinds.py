@@ -18,7 +18,9 @@ READ_ONLY = (
     "latest_version",
 )
 # Managed-only fields: warned about by the rules, dropped from what mlk acts on.
-MANAGED_ONLY = ("public_network_access", "egress_public_network_access", "private_network_connection")
+MANAGED_ONLY_ENDPOINT = ("public_network_access",)
+MANAGED_ONLY_DEPLOYMENT = ("egress_public_network_access", "private_network_connection")
+MANAGED_ONLY = (*MANAGED_ONLY_ENDPOINT, *MANAGED_ONLY_DEPLOYMENT)
 
 
 @dataclass(frozen=True)
