@@ -67,6 +67,20 @@ def pytest_configure(config: pytest.Config) -> None:
         del os.environ[name]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that install and delete the extension themselves (fixture `cluster`) need the session's
+    control plane without it; the shared cluster (fixture `kube`) installs it once and keeps it to the end.
+    So every test on the shared cluster runs after all the others, wherever its file sorts (the contract
+    suite asks for it by its `target` parameter)."""
+
+    def on_shared_cluster(item: pytest.Item) -> bool:
+        callspec = getattr(item, "callspec", None)
+        target = callspec.params.get("target") if callspec is not None else None
+        return "kube" in getattr(item, "fixturenames", ()) or target == "kube"
+
+    items.sort(key=on_shared_cluster)
+
+
 @pytest.fixture
 def in_repo(monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(REPO)
