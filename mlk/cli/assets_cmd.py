@@ -1,6 +1,6 @@
 """`mlk model` and `mlk environment`: versioned assets, as az ml has them.
 
-Not supported yet: `archive`/`restore`, `--datastore`, registries (azureml://registries/...), labels other
+Not supported yet: `--datastore`, registries (azureml://registries/...), labels other
 than `latest`.
 """
 
@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
+from mlk.cli import asset_stages
+from mlk.cli.asset_stages import ArchivedOnly, IncludeArchived
 from mlk.cli.console import console
 from mlk.cli.options import SetValues, command
 
@@ -34,7 +36,14 @@ def _ws() -> Any:
 
 
 def _row(kind: str, row: dict[str, Any]) -> dict[str, Any]:
-    out = {"name": row["name"], "version": row["version"], "id": f"azureml:{row['name']}:{row['version']}"}
+    from mlk.workspace.assets import stage
+
+    out = {
+        "name": row["name"],
+        "version": row["version"],
+        "id": f"azureml:{row['name']}:{row['version']}",
+        "stage": stage(row),
+    }
     if kind == "models":
         out |= {"path": row.get("path"), "type": row.get("type"), "size": row.get("size"), "digest": row["digest"]}
     else:
@@ -90,12 +99,13 @@ def create_model(
 
 
 @command(models, "list", help="List models (all versions of one with -n).")
-def list_models(name: AssetName = None) -> None:
+def list_models(
+    name: AssetName = None, include_archived: IncludeArchived = False, archived_only: ArchivedOnly = False
+) -> None:
     from mlk.workspace import assets
 
-    console.result(
-        [_row("models", r) for r in assets.listing(_ws(), "models", name)], columns=["name", "version", "type", "size"]
-    )
+    rows = assets.listing(_ws(), "models", name, asset_stages.archived_filter(include_archived, archived_only))
+    console.result([_row("models", r) for r in rows], columns=["name", "version", "type", "size"])
 
 
 @command(models, "show", help="Show a model version (-v N, or -l latest: the default).")
@@ -151,13 +161,13 @@ def create_environment(
 
 
 @command(environments, "list", help="List environments.")
-def list_environments(name: AssetName = None) -> None:
+def list_environments(
+    name: AssetName = None, include_archived: IncludeArchived = False, archived_only: ArchivedOnly = False
+) -> None:
     from mlk.workspace import assets
 
-    console.result(
-        [_row("environments", r) for r in assets.listing(_ws(), "environments", name)],
-        columns=["name", "version", "image", "identity"],
-    )
+    rows = assets.listing(_ws(), "environments", name, asset_stages.archived_filter(include_archived, archived_only))
+    console.result([_row("environments", r) for r in rows], columns=["name", "version", "image", "identity"])
 
 
 @command(environments, "show", help="Show an environment version (-v N, or -l latest: the default).")
@@ -216,3 +226,7 @@ def _definition(
 
     found = assets.resolve(_ws(), "environments", assets.named("environments", name, version))
     return dict((found.record or {})["definition"])
+
+
+asset_stages.register(models, "models")
+asset_stages.register(environments, "environments")

@@ -52,6 +52,8 @@ EXAMPLES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ),
     ("model", "create"): (("Register a model folder", "mlk model create -n my-model -v 1 -p ./model"),),
     ("model", "show"): (("The newest version", "mlk model show -n my-model --label latest"),),
+    ("model", "archive"): (("Hide version 1 from list (deployments keep it)", "mlk model archive -n my-model -v 1"),),
+    ("model", "restore"): (("Bring it back", "mlk model restore -n my-model -v 1"),),
     ("environment", "create"): (("Register an environment", "mlk environment create -f environment.yml"),),
     ("compute", "attach"): (
         (

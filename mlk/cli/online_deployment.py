@@ -165,7 +165,9 @@ def delete(
 def get_logs(
     name: Required,
     endpoint_name: Endpoint,
-    lines: Annotated[int, typer.Option("--lines", "-l", help="How many lines, from the end.")] = 5000,
+    lines: Annotated[
+        int, typer.Option("--lines", "-l", help="How many lines in all, from the end (at most 5000, as in az).")
+    ] = 5000,
     container: Annotated[
         str, typer.Option("--container", "-c", help="inference-server or storage-initializer.")
     ] = "inference-server",
@@ -173,8 +175,11 @@ def get_logs(
 ) -> None:
     from mlk.compute.base import LOG_CONTAINERS
     from mlk.errors import UsageError
+    from mlk.workspace.replica_logs import MAX_LINES
 
     if container not in LOG_CONTAINERS:
         raise UsageError(f"--container {container}: use " + " or ".join(LOG_CONTAINERS))
+    if not 1 <= lines <= MAX_LINES:
+        raise UsageError(f"--lines {lines}: give a number from 1 to {MAX_LINES}")
     ws = _ws()
     console.print(_compute(ws, endpoint_name, local).logs(endpoint_name, name, lines=lines, container=container))

@@ -20,7 +20,8 @@ def _view(ws: Any) -> dict[str, Any]:
     build = ws.config.get("build") or {}
     return {
         "name": ws.name,
-        "location": str(ws.root),
+        "location": ws.location,
+        "path": str(ws.root),
         "storage": ws.storage_config().describe(),
         "default_compute": ws.default_compute,
         "router": f"http://127.0.0.1:{ws.router_port}",
@@ -45,7 +46,12 @@ def _named(positional: str | None, option: str | None) -> str | None:
     return option or positional
 
 
-@command(app, "create", help="Create a workspace (its storage is a local folder unless told otherwise).")
+@command(
+    app,
+    "create",
+    help="Create a workspace (its storage is a local folder unless told otherwise); "
+    "creating one that exists changes nothing, as in az.",
+)
 def create(
     positional: Annotated[str | None, typer.Argument(metavar="[NAME]", help="Workspace name (or -n).")] = None,
     name_option: NameOption = None,
@@ -61,6 +67,9 @@ def create(
     ] = None,
     sas_url: Annotated[str | None, typer.Option("--storage-sas-url", help="A container SAS URL.")] = None,
     container: Annotated[str, typer.Option("--container", help="Blob container.")] = "mlk",
+    location: Annotated[
+        str | None, typer.Option("--location", "-l", help="Where it is, as az names a region; mlk records it.")
+    ] = None,
     router_port: Annotated[int | None, typer.Option("--router-port", help="Port of the local endpoints.")] = None,
     use: Annotated[bool, typer.Option("--use", help="Make it the current workspace.")] = False,
 ) -> None:
@@ -84,7 +93,9 @@ def create(
             "container": container,
         }
         storage = {k: v for k, v in storage.items() if v is not None}
-    ws = create_workspace(name, storage=storage, router_port=router_port, exist_ok=False)
+    ws = create_workspace(
+        name, storage=storage if storage["type"] != "local" else None, router_port=router_port, location=location
+    )
     with ws.store() as store:  # reach the storage now: a wrong key is reported here, not at the first upload
         store.check()
     for warning in sas_url_warnings(ws.storage_config()):  # a SAS URL that pods must not get

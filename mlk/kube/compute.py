@@ -42,7 +42,7 @@ class KubeCompute:
     def delete_endpoint(self, name: str) -> None:
         endpoints.delete(self.ws, self._endpoint(name), self.compute)
 
-    def invoke(self, name: str, body: bytes, deployment: str | None) -> Any:
+    def invoke(self, name: str, body: bytes, deployment: str | None) -> str:
         return invoke.invoke(self.ws, self._endpoint(name), self.compute, body, deployment)
 
     def credentials(self, name: str) -> dict[str, Any]:

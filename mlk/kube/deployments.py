@@ -54,25 +54,80 @@ def _storage_secret(ws: Workspace, namespace: str) -> dict[str, Any]:
     }
 
 
-def _image(ws: Workspace, spec: Mapping[str, Any], say: Say, on_lines: Any = None) -> tuple[str, dict[str, Any] | None]:
-    """(image, custom container routes) of the deployment's environment: an image-only environment is used
-    as it is (as Azure does: the pod runs mlk's server if the image has it, else azmlinfsrv); one with a
-    conda file or a build context is built (or found) and pushed to the workspace's registry."""
-    missing = UsageError(
-        "a deployment on Kubernetes needs an environment",
-        hint="add environment: {image: ..., conda_file: ...} (or azureml:NAME:VERSION)",
-    )
-    definition = assets.deployment_environment(ws, spec, missing)
-    if definition.get("inference_config") or not (definition.get("conda_file") or definition.get("build")):
+def _image(ws: Workspace, definition: Mapping[str, Any], say: Say, on_lines: Any = None) -> str:
+    """The image mlk's server runs in: an image-only environment used as it is (as Azure does: the pod runs
+    mlk's server if the image has it, else azmlinfsrv); one with a conda file or a build context built (or
+    found) and pushed to the workspace's registry."""
+    if not (definition.get("conda_file") or definition.get("build")):
         if not definition.get("image"):
             raise UsageError("the environment has no image", hint="set environment.image (or a conda file)")
         say(f"image {definition['image']}: used as it is (no conda file, nothing to build)")
-        return str(definition["image"]), definition.get("inference_config")
+        return str(definition["image"])
     from mlk.workspace import builds
 
     result = builds.ensure_image(ws, definition, say=say, push=True, on_lines=on_lines)
     say(f"image {result.describe()}")
-    return result.reference, definition.get("inference_config")
+    return result.reference
+
+
+def _custom_image(ws: Workspace, definition: Mapping[str, Any], say: Say, on_lines: Any = None) -> str:
+    """A custom container's image, run with its own command: `image` as it is (the nodes pull it), or its
+    build context built as it is — no mlk runtime, no command of mlk's — and pushed to the registry."""
+    if definition.get("conda_file"):
+        raise UsageError(
+            "a custom container (inference_config) runs its image as it is: mlk adds no conda environment to it",
+            hint="install the packages in the image (environment.build with your Dockerfile), or drop conda_file",
+        )
+    if not definition.get("build"):
+        if not definition.get("image"):
+            raise UsageError("the environment has no image", hint="set environment.image (or environment.build)")
+        say(f"image {definition['image']}: a custom container, used as it is")
+        return str(definition["image"])
+    from mlk.envs.identity import build_context_files, environment_identity
+    from mlk.images.engine import engine
+    from mlk.workspace import base_images, builds
+
+    settings = builds.settings(ws)
+    if not settings["registry"]:
+        raise UsageError(
+            f"workspace '{ws.name}' has no registry to push the custom container's image to",
+            hint="mlk workspace update --registry HOST:PORT [--registry-username U --registry-password P]",
+        )
+    identity = environment_identity(definition, None, build_context_files(definition))
+    auth = builds.registry_auth(settings["registry"])
+    with engine() as docker:
+        tag = base_images.base_image(docker, settings["registry"], definition, identity, "never", auth, say, on_lines)
+        reference = builds.push_image(docker, settings["registry"], tag, auth, say, on_lines)
+    say(f"image {reference}: a custom container, built from its own Dockerfile as it is")
+    return reference
+
+
+def _generated(
+    ws: Workspace,
+    spec: Mapping[str, Any],
+    model: assets.Registered | None,
+    definition: dict[str, Any] | None,
+    say: Say,
+) -> tuple[dict[str, Any], assets.Registered]:
+    """A no-code MLflow deployment's environment (the deployment's own, else one from the model's conda
+    file) and code (mlk's MLflow scoring script), as mlk.server.nocode.mlflow_env defines them."""
+    from mlk.server.nocode import mlflow_env
+
+    registered_type = str(((model.record or {}) if model else {}).get("type") or "") or None
+    if model is None or not mlflow_env.is_mlflow(spec, registered_type):
+        raise UsageError(
+            "this deployment has no code_configuration, and its model is no mlflow_model",
+            hint="give code_configuration (code + scoring_script), an environment with inference_config "
+            "(a custom container), or register the model with type: mlflow_model",
+        )
+    if definition is None:
+        with ws.store() as store:
+            files = mlflow_env.stored_files(store, model.digest)
+            base = mlflow_env.base_image(ws.config.get("build") or {})
+            definition = mlflow_env.environment(files, model.name, where=model.reference, image=base)
+    code = assets.register_tree(ws, "code", mlflow_env.CODE_FOLDER, None, mlflow_env.script_folder(ws.cache))
+    say("no code_configuration: mlk's MLflow scoring script serves the model (as Azure's no-code deployment)")
+    return definition, code
 
 
 def _registry_secret(ws: Workspace, namespace: str) -> dict[str, Any] | None:
@@ -112,16 +167,10 @@ def create(
     on_lines: Any = None,
 ) -> dict[str, Any]:
     endpoint, name, namespace = str(spec["endpoint_name"]), str(spec["name"]), str(compute["namespace"])
-    environment = spec.get("environment")
-    custom_container = isinstance(environment, str) or (  # a registered environment may be one
-        isinstance(environment, Mapping) and bool(environment.get("inference_config"))
+    missing = UsageError(
+        "a deployment on Kubernetes needs an environment",
+        hint="add environment: {image: ..., conda_file: ...} (or azureml:NAME:VERSION)",
     )
-    if spec.get("code_configuration") is None and not custom_container:
-        raise UsageError(
-            "no-code MLflow deployments run on the embedded default only (mlk's MLflow scoring script); "
-            "on Kubernetes this deployment needs code_configuration",
-            hint="add code_configuration with a score.py that loads the model, and an environment",
-        )
     with endpoints.connect(ws, compute) as cluster:
         if endpoints.get_cr(cluster, namespace, endpoint) is None:
             raise NotFoundError(
@@ -137,15 +186,25 @@ def create(
         if existing is None and update:
             raise NotFoundError(f"online deployment '{name}' of endpoint '{endpoint}' does not exist")
         secret = _storage_secret(ws, namespace)
-        image, inference_config = _image(ws, spec, say, on_lines)
+        definition = assets.deployment_environment(ws, spec, missing) if spec.get("environment") else None
+        custom = (definition or {}).get("inference_config")  # a registered environment may be one too
+        if definition is None and spec.get("code_configuration") is not None:
+            raise missing  # before anything is uploaded
+        model = assets.deployment_model(ws, spec, say, progress)
+        code = assets.deployment_code(ws, spec, say, progress)
+        if code is None and custom is None:
+            definition, code = _generated(ws, spec, model, definition, say)
+        if definition is None:
+            raise missing
+        image = _custom_image(ws, definition, say, on_lines) if custom else _image(ws, definition, say, on_lines)
         registry_secret = _registry_secret(ws, namespace)
         runtime = {
             "image": image,
-            "model": _asset(ws, assets.deployment_model(ws, spec, say, progress)),
-            "code": _asset(ws, assets.deployment_code(ws, spec, say, progress)),
+            "model": _asset(ws, model),
+            "code": _asset(ws, code),
             "storage": ws.storage_config().describe(),
             "storage_secret": secret["metadata"]["name"],
-            "inference_config": inference_config,
+            "inference_config": custom,
             "registry_secret": registry_secret["metadata"]["name"] if registry_secret else None,
         }
         cluster.apply(secret)
@@ -274,19 +333,22 @@ def delete(ws: Workspace, endpoint: str, name: str, compute: Mapping[str, Any], 
 
 
 def logs(ws: Workspace, endpoint: str, name: str, compute: Mapping[str, Any], lines: int, container: str) -> str:
-    """The container's log from each pod of the deployment (kubectl logs, with Azure's container names)."""
+    """The container's log from each pod of the deployment (kubectl logs, with Azure's container names),
+    `lines` in all."""
+    from mlk.workspace.replica_logs import joined
+
     namespace = str(compute["namespace"])
     selector = ",".join(f"{k}={v}" for k, v in names.selector_labels(endpoint, name).items())
     with endpoints.connect(ws, compute) as cluster:
         if get_cr(cluster, namespace, endpoint, name) is None:
             raise NotFoundError(f"online deployment '{name}' of endpoint '{endpoint}' is not in the cluster")
         pods = cluster.list("v1", "Pod", namespace, label_selector=selector)
-        parts = []
+        sections = []
         for pod in sorted(pods, key=lambda p: str(p["metadata"]["name"])):
-            pod_name = pod["metadata"]["name"]
+            pod_name = str(pod["metadata"]["name"])
             try:
                 text = cluster.pod_log(namespace, pod_name, container, tail_lines=lines)
             except Exception as exc:  # a container that never started has no log: say why instead
                 text = f"(no log: {getattr(exc, 'message', None) or exc})"
-            parts.append(f"--- {pod_name} ---\n{text.rstrip()}" if len(pods) > 1 else text.rstrip())
-    return "\n".join(parts) if parts else f"(no pods for deployment '{name}' yet)"
+            sections.append((pod_name, text))
+    return joined(sections, lines) if sections else f"(no pods for deployment '{name}' yet)"

@@ -73,7 +73,7 @@ def _forwarded(cluster: Cluster, url: str, timeout: float) -> http.client.HTTPCo
 
 def invoke(
     ws: Workspace, name: str, compute: Mapping[str, Any], body: bytes, deployment: str | None, timeout: float = 60
-) -> Any:
+) -> str:
     namespace = str(compute["namespace"])
     with endpoints.connect(ws, compute) as cluster:
         cr = endpoints.get_cr(cluster, namespace, name)

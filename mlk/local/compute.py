@@ -68,7 +68,7 @@ class LocalCompute:
     def delete_endpoint(self, name: str) -> None:
         endpoints.delete(self.ws, self._endpoint(name))
 
-    def invoke(self, name: str, body: bytes, deployment: str | None) -> Any:
+    def invoke(self, name: str, body: bytes, deployment: str | None) -> str:
         name = self._endpoint(name)
         if deployment is not None:
             deployment = self._deployment(name, deployment)[1]

@@ -123,8 +123,8 @@ def prepare(ws: Workspace, spec: Mapping[str, Any], say: Say, progress: Any = No
     if code is None and not mlflow:
         raise UsageError(
             "the embedded default runs score.py files: this deployment has no code_configuration",
-            hint="custom containers need Kubernetes; an MLflow model deploys without code when its type is "
-            "mlflow_model",
+            hint="custom containers run on the Docker runtime (mlk workspace update --local-runtime docker) "
+            "or Kubernetes; an MLflow model deploys without code when its type is mlflow_model",
         )
     started = time.perf_counter()
     model_root = _materialize(ws, model) if model is not None else runtime.assets_dir(ws) / "no-model"
@@ -319,6 +319,7 @@ def logs(ws: Workspace, endpoint: str, name: str, lines: int, container: str) ->
     else:
         files = sorted(folder.glob("inference-server-*.log"))
     from mlk.local.logfiles import tail
+    from mlk.workspace.replica_logs import joined
 
-    parts = [tail(f, lines) for f in files if f.exists()]
-    return "\n".join(parts) if parts else f"(no {container} log yet)"
+    sections = [(f.stem, tail(f, lines)) for f in files if f.exists()]
+    return joined(sections, lines) if sections else f"(no {container} log yet)"

@@ -1,19 +1,33 @@
 """What a deployment needs to run on the Docker runtime: its assets registered (the storage-initializer
 container fetches them), the environment's image and mlk's system image (built or found), and how the
-containers reach the workspace's storage."""
+containers reach the workspace's storage.
+
+Three kinds of deployment, as on a cluster:
+
+- score.py (code_configuration): the environment's image runs mlk's server;
+- no-code MLflow (an mlflow_model without code): mlk's MLflow scoring script, registered as the
+  deployment's code, in an image built from the model's conda file (mlk.local.nocode);
+- a custom container (inference_config): its image as it is (or its build context built as it is), with
+  its routes and model_mount_path recorded in a label of an image made from it (CUSTOM_LABEL), which is how
+  the replica (mlk.local.containers) learns them: the Docker run record keeps image references only.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from mlk.errors import UsageError
-from mlk.local.containers import STORE_MOUNT
-from mlk.workspace import assets, builds, system_image
+from mlk.local import nocode
+from mlk.local.containers import CUSTOM_LABEL, STORE_MOUNT
+from mlk.workspace import assets, base_images, builds, system_image
 from mlk.workspace.home import Workspace
 
 Say = Callable[[str], None]
 DEFAULT_SYSTEM_BASE = "python:3.11-slim"
+CUSTOM_REPOSITORY = "mlk-custom"
 
 
 def _definition(ws: Workspace, spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -42,6 +56,40 @@ def _image(ws: Workspace, definition: Mapping[str, Any], say: Say, on_lines: Any
     return image
 
 
+def _custom_image(
+    ws: Workspace, definition: Mapping[str, Any], spec: Mapping[str, Any], say: Say, on_lines: Any
+) -> str:
+    """A custom container's image — as it is, or its build context built as it is (no mlk runtime, its own
+    command) — made into one whose CUSTOM_LABEL holds the routes and model_mount_path."""
+    from mlk.envs.identity import build_context_files, environment_identity
+    from mlk.images.dockerfile import BuildContext
+    from mlk.images.engine import engine
+
+    if definition.get("conda_file"):
+        raise UsageError(
+            "a custom container (inference_config) runs its image as it is: mlk adds no conda environment to it",
+            hint="install the packages in the image (environment.build with your Dockerfile), or drop conda_file",
+        )
+    settings = builds.settings(ws)
+    identity = environment_identity(definition, None, build_context_files(definition))
+    with engine() as docker:
+        auth = builds.registry_auth(settings["registry"])
+        base = base_images.base_image(
+            docker, settings["registry"], definition, identity, settings["pull"], auth, say, on_lines
+        )
+        label = json.dumps(
+            {"inference_config": definition["inference_config"], "model_mount_path": spec.get("model_mount_path")},
+            sort_keys=True,
+        )
+        key = hashlib.sha256(f"{docker.image_id(base)}\0{label}".encode()).hexdigest()
+        tag = f"{CUSTOM_REPOSITORY}/{base_images.slug(definition.get('name'))}:{key[:20]}"
+        if docker.image_id(tag) is None:
+            text = f"FROM {base}\nLABEL {CUSTOM_LABEL}={json.dumps(label)}\n"
+            docker.build(BuildContext("image", text), tag, on_lines)
+    say(f"image {base}: a custom container, run as it is (its routes in {tag})")
+    return tag
+
+
 def _system_image(ws: Workspace, say: Say, on_lines: Any) -> str:
     build = ws.config.get("build") or {}
     if build.get("system_image"):
@@ -65,29 +113,40 @@ def _storage(ws: Workspace) -> tuple[dict[str, Any], str | None]:
 def prepare(
     ws: Workspace, spec: Mapping[str, Any], say: Say, progress: Any = None, on_lines: Any = None
 ) -> dict[str, Any]:
-    if spec.get("code_configuration") is None:  # before anything is uploaded
-        raise UsageError(
-            "this deployment has no code_configuration: the Docker runtime runs score.py files",
-            hint="a no-code MLflow deployment runs on the process runtime (--runtime process); "
-            "custom containers need Kubernetes",
-        )
+    # score.py needs an environment: said before anything is uploaded (_definition raises without one)
+    needed = spec.get("environment") is not None or spec.get("code_configuration") is not None
+    definition = _definition(ws, spec) if needed else None
+    custom = (definition or {}).get("inference_config")
     model = assets.deployment_model(ws, spec, say, progress)
     code = assets.deployment_code(ws, spec, say, progress)
-    assert code is not None  # code_configuration is there
-    definition = _definition(ws, spec)
+    script = str((spec.get("code_configuration") or {}).get("scoring_script") or "")
+    if code is None and custom is None:
+        if model is None or not nocode.wanted(spec, model):
+            raise UsageError(
+                "this deployment has no code_configuration, and its model is no mlflow_model",
+                hint="give code_configuration (code + scoring_script), an environment with inference_config "
+                "(a custom container), or register the model with type: mlflow_model",
+            )
+        definition, code = nocode.generated(ws, spec, model, say)
+        script = nocode.SCRIPT
+    assert definition is not None  # given, or generated just above
+    if custom is not None:
+        image = _custom_image(ws, definition, spec, say, on_lines)
+    else:
+        image = _image(ws, definition, say, on_lines)
     storage, store_path = _storage(ws)
     return {
         "model": model.reference if model else None,
-        "code": code.digest,
+        "code": code.digest if code else None,
         "environment": {"name": definition.get("name"), "image": definition.get("image")},
         "run": {
             "runtime": "docker",
-            "image": _image(ws, definition, say, on_lines),
+            "image": image,
             "system_image": _system_image(ws, say, on_lines),
             "model": {"digest": model.digest, "name": assets.manifest_of(ws, model).name} if model else None,
-            "code": {"digest": code.digest, "name": assets.manifest_of(ws, code).name},
+            "code": {"digest": code.digest, "name": assets.manifest_of(ws, code).name} if code else None,
             "storage": storage,
             "store_path": store_path,
-            "scoring_script": spec["code_configuration"]["scoring_script"],
+            "scoring_script": script,
         },
     }

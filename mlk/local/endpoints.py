@@ -143,7 +143,7 @@ def delete(ws: Workspace, name: str, timeout: float = 60) -> None:
     control.poke(ws)
 
 
-def invoke(ws: Workspace, name: str, body: bytes, deployment: str | None, timeout: float = 60) -> Any:
+def invoke(ws: Workspace, name: str, body: bytes, deployment: str | None, timeout: float = 60) -> str:
     with desired.mutate(ws) as state:
         record = desired.endpoint(state, name)
     creds = keys.credentials(ws, name, record["spec"].get("auth_mode", "key"))

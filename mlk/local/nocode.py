@@ -1,82 +1,58 @@
 """No-code MLflow deployments on this machine: an `mlflow_model` deployed without code_configuration runs
-mlk's MLflow scoring script (mlk/server/nocode) in an environment built from the model's own conda.yaml,
-as Azure generates both for such a deployment."""
+mlk's MLflow scoring script in an environment built from the model's own conda.yaml, as Azure generates
+both for such a deployment. What is generated is defined once, in mlk.server.nocode.mlflow_env (Kubernetes
+uses it too); this module applies it to the process runtime (a materialised model folder) and to the
+Docker runtime (the script registered as the deployment's code, the model read from storage)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mlk.errors import UsageError
+from mlk.server.nocode import mlflow_env
 from mlk.workspace import assets
-from mlk.workspace.files import private_dir, write_private
+from mlk.workspace.home import Workspace
 
-SCRIPT_DIR = Path(__file__).resolve().parents[1] / "server" / "nocode"
-SCRIPT = "mlflow_score.py"
+SCRIPT_DIR = mlflow_env.SCRIPT_DIR
+SCRIPT = mlflow_env.SCRIPT
 
 
-def script_folder(assets: Path) -> Path:
-    """A copy of the scoring script in the workspace: the replica's working folder, where MLflow writes
-    what it writes (mlruns/), never inside the installed mlk package."""
-    folder = assets / "mlflow-nocode"
-    private_dir(folder)
-    write_private(folder / SCRIPT, (SCRIPT_DIR / SCRIPT).read_bytes())
-    return folder
+def script_folder(assets_dir: Path) -> Path:
+    """A copy of the scoring script in the workspace: the replica's working folder."""
+    return mlflow_env.script_folder(assets_dir)
+
+
+def registered_type(model: assets.Registered | None) -> str | None:
+    """The type a model was registered with (mlflow_model, custom_model, ...)."""
+    if model is None:
+        return None
+    return str((model.record or {}).get("type") or "") or None
 
 
 def wanted(spec: Mapping[str, Any], model: assets.Registered | None) -> bool:
     """A deployment without code whose model is an MLflow model (inline type, or as registered)."""
-    if spec.get("code_configuration") is not None or model is None:
-        return False
-    inline = spec.get("model")
-    if isinstance(inline, Mapping) and inline.get("type") == "mlflow_model":
-        return True
-    return str((model.record or {}).get("type") or "") == "mlflow_model"
-
-
-def model_folder(root: Path) -> Path:
-    """The folder with the MLmodel file: the model's own folder or one below it."""
-    for candidate in (root, *sorted(p for p in root.rglob("*") if p.is_dir())):
-        if (candidate / "MLmodel").is_file():
-            return candidate
-    raise UsageError(
-        f"the model has no MLmodel file (looked in {root}): a deployment without code_configuration "
-        "needs an MLflow model",
-        hint="register the model with type: mlflow_model from the folder MLflow saved, or add code_configuration",
-    )
+    return model is not None and mlflow_env.is_mlflow(spec, registered_type(model))
 
 
 def environment(root: Path, name: str) -> dict[str, Any]:
-    """An environment definition from the MLflow model's conda.yaml, with mlflow added when it lacks it."""
-    folder = model_folder(root)
-    meta = yaml.safe_load((folder / "MLmodel").read_text(encoding="utf-8")) or {}
-    pyfunc = (meta.get("flavors") or {}).get("python_function")
-    if not isinstance(pyfunc, Mapping):
-        raise UsageError(
-            f"the MLflow model in {folder} has no python_function flavor, which no-code deployment loads",
-            hint="give code_configuration with a score.py that loads the model's own flavor",
-        )
-    conda_name = str((pyfunc.get("env") or {}).get("conda") if isinstance(pyfunc.get("env"), Mapping) else "")
-    conda_path = folder / (conda_name or str(pyfunc.get("env") or "conda.yaml"))
-    if not conda_path.is_file():
-        raise UsageError(
-            f"the MLflow model in {folder} has no {conda_path.name} to build its environment from",
-            hint="add an environment with a conda file to the deployment",
-        )
-    conda = dict(yaml.safe_load(conda_path.read_text(encoding="utf-8")) or {})
-    dependencies = list(conda.get("dependencies") or [])
-    pip = next((d for d in dependencies if isinstance(d, dict) and "pip" in d), None)
-    listed = [*(pip or {}).get("pip", []), *(d for d in dependencies if isinstance(d, str))]
-    names = [re.split(r"[<>=!~\[; ]", str(p).strip(), maxsplit=1)[0].lower() for p in listed]
-    if not any(n in ("mlflow", "mlflow-skinny") for n in names):
-        extra = ["mlflow-skinny", "pandas"]
-        if pip is None:
-            dependencies.append({"pip": extra})
-        else:
-            pip["pip"] = [*pip["pip"], *extra]
-    conda["dependencies"] = dependencies
-    return {"name": f"mlflow-{name}", "conda_file": conda}
+    """An environment definition from the conda file of the MLflow model in folder `root`."""
+    return mlflow_env.environment(mlflow_env.folder_files(root), name, where=str(root))
+
+
+def generated(
+    ws: Workspace, spec: Mapping[str, Any], model: assets.Registered, say: Callable[[str], None]
+) -> tuple[dict[str, Any], assets.Registered]:
+    """For containers: (environment definition, the scoring script registered as the deployment's code).
+    The deployment's own environment wins when it names one, as on the process runtime."""
+    if spec.get("environment") is not None:
+        definition = assets.deployment_environment(ws, spec, UsageError("no environment"))  # it has one
+    else:
+        with ws.store() as store:
+            files = mlflow_env.stored_files(store, model.digest)
+            base = mlflow_env.base_image(ws.config.get("build") or {})
+            definition = mlflow_env.environment(files, model.name, where=model.reference, image=base)
+    code = assets.register_tree(ws, "code", mlflow_env.CODE_FOLDER, None, mlflow_env.script_folder(ws.cache))
+    say("no code_configuration: mlk's MLflow scoring script serves the model (as Azure's no-code deployment)")
+    return definition, code

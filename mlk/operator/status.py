@@ -10,6 +10,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mlk.errors import EXIT_BOOT_FAILED
+
 WAITING_FAILURES = {
     "ImagePullBackOff",
     "ErrImagePull",
@@ -65,7 +67,7 @@ def pod_problem(pods: Sequence[Mapping[str, Any]]) -> tuple[str, str] | None:
             if last.get("exitCode") not in (None, 0) and not container.get("ready"):  # a crash it got over is none
                 return "CrashLoopBackOff", (
                     f"{container.get('name')} exited with code {last['exitCode']}"
-                    f"{' (init() failed)' if last['exitCode'] == 3 else ''}"
+                    f"{' (init() failed)' if last['exitCode'] == EXIT_BOOT_FAILED else ''}"
                 )
     return None
 

@@ -15,6 +15,9 @@
   images do), else Azure's `azmlinfsrv` (an image-only environment is used as it is, as on Azure), with
   Azure's environment contract; probes GET / on 5001. A custom container (the environment's
   inference_config) keeps its own command, port and probe routes, and sees the model at model_mount_path.
+  A no-code MLflow deployment runs mlk's generated code (GENERATED_CODE), whose script the pod names.
+- container `route-adapter` (mlk's image), beside a custom container: on the pod's `http` port, it maps
+  the routers' POST /score and GET / to the container's own routes (mlk.server.nocode.routes).
 - resources: the instance type's requests and limits, the deployment's own overriding them; GPUs in
   limits only (Kubernetes requests as many); a request above its limit, or a limit above the instance
   type's, is a ValueError (a permanent error for the operator: retrying cannot fix it).
@@ -26,6 +29,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from mlk.errors import EXIT_BOOT_FAILED
 from mlk.render.objects import container_security, quantities, quantity, tmp_mount
 from mlk.specs.quantity import parse_quantity
 from mlk.specs.relative import leaving_reason
@@ -40,7 +44,10 @@ INITIALIZER_STAGING = ".mlk-code"
 RESERVED = frozenset({MODELS, INITIALIZER_CACHE, INITIALIZER_STAGING})
 """Names under APP_ROOT that are not the code's to take."""
 CODE_ELSEWHERE = "azureml-code"
+GENERATED_CODE, GENERATED_SCRIPT = "mlflow-nocode", "mlflow_score.py"
+"""Folder and entry script of the code mlk generates for a no-code MLflow deployment (mlk/server/nocode)."""
 SERVER_PORT = 5001
+ADAPTER_MODULE = "mlk.server.nocode.routes"
 SERVER_SCRIPT = (
     # mlk's server when the image has it (mlk's images set MLK_PYTHON), else Azure's own azmlinfsrv: an
     # image-only environment is used as it is, as Azure uses it, so Azure's inference images work too.
@@ -48,7 +55,7 @@ SERVER_SCRIPT = (
     f'if "$py" -c "import mlk.server" 2>/dev/null; then exec "$py" -m mlk.server --port {SERVER_PORT}; fi; '
     f"if command -v azmlinfsrv >/dev/null 2>&1; then exec azmlinfsrv --port {SERVER_PORT}; fi; "
     "echo \"mlk: this image has neither mlk's server (pip install mlk) nor azmlinfsrv "
-    '(pip install azureml-inference-server-http)" >&2; exit 3'
+    f'(pip install azureml-inference-server-http)" >&2; exit {EXIT_BOOT_FAILED}'
 )
 LEAVE_ROTATION_SECONDS = 5
 """preStop sleep of the inference server: the pod keeps serving while its EndpointSlice turns not-ready
@@ -153,11 +160,13 @@ def code_folder(name: str) -> str:
 
 def scoring_script(deployment: Mapping[str, Any]) -> str | None:
     """code_configuration.scoring_script, which must stay inside the code folder (mlk validate refuses the
-    others; this guards resources written by hand); a ValueError when it does not."""
+    others; this guards resources written by hand); a ValueError when it does not. Without
+    code_configuration, the generated script when the runtime's code is mlk's no-code scoring code."""
     code = deployment.get("code_configuration") or {}
     script = code.get("scoring_script")
     if script is None:
-        return None
+        runtime_code = (deployment.get("runtime") or {}).get("code") or {}
+        return GENERATED_SCRIPT if runtime_code.get("name") == GENERATED_CODE else None
     reason = leaving_reason(str(script), str(code.get("code", "")))
     if reason:
         raise ValueError(f"code_configuration.scoring_script: {reason}")
@@ -205,10 +214,12 @@ def server(endpoint: str, deployment: Mapping[str, Any], image: str, res: Mappin
             mounts.append({"name": VOLUME, "mountPath": deployment["model_mount_path"], "subPath": sub})
     live_port = port if config is None else int(config["liveness_route"]["port"])
     ready_port = port if config is None else int(config["readiness_route"]["port"])
+    # a custom container's scoring port is reached through the route adapter, which holds the `http` name
+    port_name = "http" if config is None else "scoring"
     container.update(
         {
             "env": server_env(endpoint, deployment),
-            "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
+            "ports": [{"name": port_name, "containerPort": port, "protocol": "TCP"}],
             "livenessProbe": probe(deployment.get("liveness_probe"), live_path, live_port),
             "readinessProbe": probe(deployment.get("readiness_probe"), ready_path, ready_port),
             "resources": dict(res),
@@ -220,6 +231,15 @@ def server(endpoint: str, deployment: Mapping[str, Any], image: str, res: Mappin
         }
     )
     return container
+
+
+def adapter_args(config: Mapping[str, Any]) -> list[str]:
+    """What the route adapter maps to: the custom container's scoring and readiness routes."""
+    args: list[str] = []
+    for name in ("scoring", "readiness"):
+        route = config[f"{name}_route"]
+        args += [f"--{name}-port", str(int(route["port"])), f"--{name}-path", str(route["path"])]
+    return args
 
 
 def grace_seconds(deployment: Mapping[str, Any]) -> int:

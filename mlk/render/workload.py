@@ -2,9 +2,9 @@
 
 An endpoint owns one Opaque Secret with its keys (Azure's extension keeps them in a ConfigMap; mlk does
 not). A deployment becomes a ServiceAccount (no API token mounted: inference pods never talk to the API
-server), a Deployment with the pod shape of mlk.render.pod, and a ClusterIP Service (80 → the server's
-port) that the router finds replicas through. Owner references are the operator's business: it knows
-the owner's uid; `owned_by` adds them.
+server), a Deployment with the pod shape of mlk.render.pod, and a ClusterIP Service (80 → the pod's `http`
+port: the server's, or a custom container's route adapter) that the router finds replicas through. Owner
+references are the operator's business: it knows the owner's uid; `owned_by` adds them.
 
 `endpoint` and `deployment` may be resolved az ml specs (with `name`; a deployment also with the
 `runtime` mlk fills in) or the OnlineEndpoint/OnlineDeployment resources themselves.
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlk.render import names, pod
-from mlk.render.objects import POD_SECURITY, TMP_VOLUME, azure_tolerations, meta, secret_data
+from mlk.render.objects import POD_SECURITY, TMP_VOLUME, azure_tolerations, container_security, meta, secret_data
 from mlk.render.options import DEFAULT_NAMESPACE
 
 ROLLOUT_DEADLINE_S = 1200
@@ -73,6 +73,10 @@ def deployment_objects(
     if pod.wants_gpu(res):
         tolerations.insert(0, {"key": pod.GPU, "operator": "Exists", "effect": "NoSchedule"})
     init = pod.initializer(system_image, storage_secret, runtime)
+    containers = [pod.server(ep_name, spec, str(runtime["image"]), res)]
+    custom = pod.inference_config(spec)
+    if custom is not None:  # routers speak /score and GET /: the adapter maps them to the container's routes
+        containers.append(route_adapter(system_image, custom))
     pull = image_pull_secret or runtime.get("image_pull_secret")
     pod_spec: dict[str, Any] = {
         "serviceAccountName": name,
@@ -81,7 +85,7 @@ def deployment_objects(
         "terminationGracePeriodSeconds": pod.grace_seconds(spec),
         "securityContext": POD_SECURITY,
         "initContainers": [init] if init else None,
-        "containers": [pod.server(ep_name, spec, str(runtime["image"]), res)],
+        "containers": containers,
         "volumes": [{"name": pod.VOLUME, "emptyDir": {}}, {"name": TMP_VOLUME, "emptyDir": {}}],
         "nodeSelector": dict(sorted((it_spec.get("nodeSelector") or {}).items())) or None,
         "tolerations": tolerations,
@@ -129,6 +133,34 @@ def deployment_objects(
         },
         network_policy(name, namespace, labels, selector, router_namespace),
     ]
+
+
+def adapter_port(config: Mapping[str, Any]) -> int:
+    """The route adapter's port: 5001 (the inference server's, which routers and Services expect), or the
+    next one the custom container's own routes leave free (they share the pod's network)."""
+    taken = {int(config[route]["port"]) for route in ("liveness_route", "readiness_route", "scoring_route")}
+    port = pod.SERVER_PORT
+    while port in taken:
+        port += 1
+    return port
+
+
+def route_adapter(system_image: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The route-adapter container. No probes of its own: the custom container's say whether the pod
+    can score."""
+    port = adapter_port(config)
+    return {
+        "name": "route-adapter",
+        "image": system_image,
+        "command": ["python", "-m", pod.ADAPTER_MODULE],
+        "args": ["--listen", f"0.0.0.0:{port}", *pod.adapter_args(config)],
+        "env": [{"name": "PYTHONUNBUFFERED", "value": "1"}],
+        "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
+        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}},
+        "securityContext": container_security(read_only_root=True),
+        # it forwards until the pod is out of every router's rotation, as the server keeps serving
+        "lifecycle": {"preStop": {"sleep": {"seconds": pod.LEAVE_ROTATION_SECONDS}}},
+    }
 
 
 def network_policy(

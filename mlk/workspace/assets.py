@@ -46,15 +46,44 @@ def _load(ws: Workspace) -> dict[str, Any]:
     return data
 
 
-def listing(ws: Workspace, kind: str, name: str | None = None) -> list[dict[str, Any]]:
+ARCHIVED, ACTIVE = "Archived", "Development"
+"""An asset version's stage, as az ml shows it: archived versions leave `list` but can still be used."""
+
+
+def listing(ws: Workspace, kind: str, name: str | None = None, archived: bool | None = False) -> list[dict[str, Any]]:
+    """Every version (of one name): the active ones by default, `archived=True` the archived only, None all."""
     data = _load(ws)[kind]
     rows = []
     for asset, versions in sorted(data.items()):
         if name is not None and asset != name:
             continue
         for version, record in sorted(versions.items(), key=lambda kv: _version_key(kv[0])):
-            rows.append({"name": asset, "version": version, **record})
+            if archived is None or (stage(record) == ARCHIVED) == archived:
+                rows.append({"name": asset, "version": version, **record})
     return rows
+
+
+def _noun(kind: str) -> str:
+    """The command group (and the word) of a kind of asset: models → model."""
+    return kind.removesuffix("s")
+
+
+def stage(record: Mapping[str, Any]) -> str:
+    return str(record.get("stage", ACTIVE))
+
+
+def set_stage(ws: Workspace, kind: str, name: str, version: str | None, label: str | None, to: str) -> list[str]:
+    """az ml's archive/restore: one version (-v, or -l latest), or with neither every version of the name.
+    The versions changed; NotFoundError for a name or version the workspace lacks."""
+    with locked(ws.root / "assets.lock"):
+        data = _load(ws)
+        chosen = resolve(ws, kind, named(kind, name, version, label), archived_too=True)
+        versions = data[kind][chosen.name]
+        wanted = [chosen.version] if version or label else list(versions)
+        for each in wanted:
+            versions[each]["stage"] = to
+        write_json(ws.assets_file, data)
+        return wanted
 
 
 def _version_key(version: str) -> tuple[int, str]:
@@ -85,8 +114,7 @@ def _record(
             if versions[version].get("digest") == digest:
                 return Registered(kind, name, version, digest, reused=True, record=versions[version])
             raise ConflictError(
-                f"{kind[:-1] if kind != 'code' else 'code'} '{name}' version {version} already "
-                "exists with different content",
+                f"{_noun(kind)} '{name}' version {version} already exists with different content",
                 hint="give a new version, or leave version out to get the next one",
             )
         record = {"digest": digest, "created": time.time(), **extra}
@@ -161,7 +189,7 @@ def named(kind: str, name: str, version: str | None = None, label: str | None = 
             hint="az ml refuses both too: --version N for that version, --label latest for the newest",
         )
     if label is not None and label not in LABELS:
-        noun = "model" if kind == "models" else kind.rstrip("s")
+        noun = _noun(kind)
         raise UsageError(
             f"--label {label}: mlk knows only the label latest",
             hint=f"use --label latest, or --version N (mlk {noun} list -n {name} lists them)",
@@ -169,12 +197,13 @@ def named(kind: str, name: str, version: str | None = None, label: str | None = 
     return f"{name}:{version}" if version else f"{name}@latest"
 
 
-def resolve(ws: Workspace, kind: str, reference: str) -> Registered:
-    """`azureml:name:version` or `azureml:name@latest` (or `name:version`) → the registered version."""
+def resolve(ws: Workspace, kind: str, reference: str, *, archived_too: bool = False) -> Registered:
+    """`azureml:name:version` or `azureml:name@latest` (or `name:version`) → the registered version. An
+    archived version is still used when named, as in Azure; @latest is the newest active one."""
     if reference.startswith("azureml://registries/"):
         raise UsageError(
             f"'{reference}' is in an Azure ML registry, which mlk cannot read",
-            hint=f"register it in this workspace (mlk {kind.rstrip('s')} create ...) and use azureml:<name>:<version>",
+            hint=f"register it in this workspace (mlk {_noun(kind)} create ...) and use azureml:<name>:<version>",
         )
     text = reference.removeprefix("azureml:")
     if text.startswith("/"):
@@ -190,11 +219,17 @@ def resolve(ws: Workspace, kind: str, reference: str) -> Registered:
     versions = _load(ws)[kind].get(name)
     if not versions:
         raise NotFoundError(
-            f"{'model' if kind == 'models' else kind.rstrip('s')} '{name}' not found in this workspace",
-            hint=f"register it first: mlk {'model' if kind == 'models' else 'environment'} create",
+            f"{_noun(kind)} '{name}' not found in this workspace",
+            hint=f"register it first: mlk {_noun(kind)} create",
         )
     if version is None:
-        version = max(versions, key=_version_key)
+        active = [v for v, r in versions.items() if archived_too or stage(r) != ARCHIVED]
+        if not active:
+            raise NotFoundError(
+                f"every version of '{name}' is archived",
+                hint=f"name one (azureml:{name}:<version>), or restore one: mlk {_noun(kind)} restore -n {name}",
+            )
+        version = max(active, key=_version_key)
     if version not in versions:
         raise NotFoundError(f"'{name}' has no version {version}", hint=f"versions: {', '.join(sorted(versions))}")
     record = versions[version]

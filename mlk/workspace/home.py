@@ -30,6 +30,11 @@ from mlk.workspace.files import private_dir, read_json, tighten, write_json
 
 NAME = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9_]{0,62}$")
 FIRST_ROUTER_PORT = 8765
+DEFAULT_WORKSPACE = "default"
+"""The workspace of a machine nobody set up: made on first use, so that the embedded default needs no setup.
+Any other name must be created first (az ml answers an unknown -w with 'not found')."""
+LOCAL_LOCATION = "local"
+"""The location of a workspace created without -l/--location (az's is an Azure region; mlk only records it)."""
 
 
 def home() -> Path:
@@ -80,7 +85,7 @@ def current_name(explicit: str | None = None) -> str:
     default = configured("defaults", "workspace")
     if default:  # az ignores a default set to '' (that is how `--defaults workspace=''` clears it)
         return default
-    return str(read_json(home() / "config.json", {}).get("workspace", "default"))
+    return str(read_json(home() / "config.json", {}).get("workspace", DEFAULT_WORKSPACE))
 
 
 def _free_port(start: int, taken: set[int]) -> int:
@@ -136,6 +141,10 @@ class Workspace:
         return int(self.config["router_port"])
 
     @property
+    def location(self) -> str:
+        return str(self.config.get("location", LOCAL_LOCATION))
+
+    @property
     def default_compute(self) -> str:
         return str(self.config.get("default_compute", "local"))
 
@@ -162,14 +171,14 @@ def workspaces() -> list[str]:
 
 
 def open_workspace(name: str | None = None, *, create: bool = True) -> Workspace:
-    """The named (or current) workspace; `default` is created on first use."""
+    """The named (or current) workspace; `default` is created on first use, another name must exist."""
     chosen = current_name(name)
     if not NAME.match(chosen):
         raise UsageError(f"'{chosen}' is not a workspace name", hint="letters, digits, '-' and '_'")
     root = private_home(create=False) / "workspaces" / chosen
     config = read_json(root / "workspace.json", None)
     if config is None:
-        if not create:
+        if not create or chosen != DEFAULT_WORKSPACE:
             raise NotFoundError(
                 f"workspace '{chosen}' does not exist",
                 hint=f"mlk workspace create {chosen}, or pick one of: {', '.join(workspaces()) or 'none'}",
@@ -179,18 +188,34 @@ def open_workspace(name: str | None = None, *, create: bool = True) -> Workspace
 
 
 def create_workspace(
-    name: str, *, storage: dict[str, Any] | None = None, router_port: int | None = None, exist_ok: bool = True
+    name: str,
+    *,
+    storage: dict[str, Any] | None = None,
+    router_port: int | None = None,
+    location: str | None = None,
 ) -> Workspace:
+    """A new workspace, or the one of that name as az's create-or-update leaves it: a second create is fine,
+    and may move its local router, but neither its storage (its assets live there) nor its location can
+    change, as Azure refuses to move a workspace."""
     if not NAME.match(name):
         raise UsageError(f"'{name}' is not a workspace name", hint="letters, digits, '-' and '_'")
     root = private_home() / "workspaces" / name
     existing = read_json(root / "workspace.json", None)
     if existing is not None:
-        if not exist_ok:
-            from mlk.errors import ConflictError
+        workspace = Workspace(name, root, existing)
+        kept = {"storage": (storage, existing.get("storage")), "location": (location, workspace.location)}
+        for field, (asked, has) in kept.items():
+            if asked is not None and asked != has:
+                from mlk.errors import ConflictError
 
-            raise ConflictError(f"workspace '{name}' already exists", hint=f"mlk workspace show {name}")
-        return Workspace(name, root, existing)
+                raise ConflictError(
+                    f"workspace '{name}' already exists with another {field}; a workspace's {field} cannot change",
+                    hint=f"create another workspace, or see this one: mlk workspace show -n {name}",
+                )
+        if router_port is not None and router_port != workspace.router_port:
+            workspace.config["router_port"] = router_port
+            workspace.save()
+        return workspace
     taken = {
         int(read_json(home() / "workspaces" / other / "workspace.json", {}).get("router_port", 0))
         for other in workspaces()
@@ -200,6 +225,7 @@ def create_workspace(
         "storage": storage or {"type": "local"},
         "default_compute": "local",
         "router_port": router_port or _free_port(FIRST_ROUTER_PORT, taken),
+        "location": location or LOCAL_LOCATION,
     }
     private_dir(root)
     workspace = Workspace(name, root, config)

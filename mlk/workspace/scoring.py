@@ -38,8 +38,8 @@ def post(
     name: str,
     deployment: str | None,
     where: str,
-) -> Any:
-    """POST over `connection` (closed afterwards); the decoded answer, or ExternalError with a hint."""
+) -> str:
+    """POST over `connection` (closed afterwards); the answer's text, or ExternalError with a hint."""
     try:
         connection.request("POST", path, body=body, headers=dict(headers))
         reply = connection.getresponse()
@@ -51,7 +51,11 @@ def post(
     return answer(reply.status, text, name, deployment)
 
 
-def answer(status: int, text: bytes, name: str, deployment: str | None) -> Any:
+def answer(status: int, text: bytes, name: str, deployment: str | None) -> str:
+    """What `invoke` prints is the body as text, as az ml's SDK returns it (response.text()): -o tsv writes it
+    as the endpoint sent it, -o json as one JSON string. Only an error's body is read, for its message."""
+    if status < 400:
+        return text.decode(errors="replace")
     try:
         payload: Any = json.loads(text)
     except ValueError:
@@ -62,6 +66,4 @@ def answer(status: int, text: bytes, name: str, deployment: str | None) -> Any:
             f"online deployment '{deployment}' does not exist in endpoint '{name}'",
             hint=f"mlk online-deployment list -e {name} shows its deployments",
         )
-    if status >= 400:
-        raise ExternalError(f"the endpoint answered {status}: {message}", hint=hint(status, name, deployment))
-    return payload
+    raise ExternalError(f"the endpoint answered {status}: {message}", hint=hint(status, name, deployment))

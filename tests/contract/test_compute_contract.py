@@ -28,14 +28,17 @@ def test_lifecycle(target: Target) -> None:
     assert isinstance(shown, dict)
     assert shown["provisioning_state"] == "Succeeded" and shown["traffic"] == {"blue": 100}
     assert str(shown["id"]).endswith(f"/onlineEndpoints/{ep}") and shown["scoring_uri"]
-    answer = _json(target, "online-endpoint", "invoke", "-n", ep, "-r", "request.json")
-    assert isinstance(answer, dict) and answer["deployment"] == "blue"
+    printed = _json(target, "online-endpoint", "invoke", "-n", ep, "-r", "request.json")
+    assert isinstance(printed, str)  # az prints the body as one JSON string (the SDK returns response.text())
+    answer = json.loads(target.mlk("online-endpoint", "invoke", "-n", ep, "-r", "request.json", "-o", "tsv").stdout)
+    assert answer == json.loads(printed) and answer["deployment"] == "blue"
     listed = _json(target, "online-deployment", "list", "-e", ep)
     assert isinstance(listed, list) and [d["name"] for d in listed] == ["blue"]
     assert listed[0]["provisioning_state"] == "Succeeded"
     keys = _json(target, "online-endpoint", "get-credentials", "-n", ep)
     assert isinstance(keys, dict) and keys["primaryKey"] and keys["secondaryKey"]
-    target.mlk("online-deployment", "get-logs", "-n", "blue", "-e", ep, "--lines", "50")
+    logs = target.mlk("online-deployment", "get-logs", "-n", "blue", "-e", ep, "--lines", "3").stdout
+    assert 1 <= len(logs.splitlines()) <= 3, logs  # az's --lines: what it prints in all
     target.mlk("online-endpoint", "delete", "-n", ep, "--yes")
     assert target.mlk("online-endpoint", "show", "-n", ep, ok=False).exit_code == 3
 
@@ -48,13 +51,13 @@ def test_what_does_not_exist_is_exit_3(target: Target) -> None:
         ("online-endpoint", "show", "-n", missing),
         ("online-endpoint", "update", "-n", missing, "--traffic", "blue=100"),
         ("online-endpoint", "get-credentials", "-n", missing),
-        ("online-endpoint", "invoke", "-n", missing, "-r", "request.json"),
+        ("online-endpoint", "invoke", "-o", "tsv", "-n", missing, "-r", "request.json"),
         ("online-endpoint", "delete", "-n", missing, "--yes"),
         ("online-deployment", "list", "-e", missing),
         ("online-deployment", "show", "-n", "nope", "-e", ep),
         ("online-deployment", "get-logs", "-n", "nope", "-e", ep),
         ("online-deployment", "delete", "-n", "nope", "-e", ep, "--yes"),
-        ("online-endpoint", "invoke", "-n", ep, "-d", "nope", "-r", "request.json"),
+        ("online-endpoint", "invoke", "-o", "tsv", "-n", ep, "-d", "nope", "-r", "request.json"),
     ):
         done = target.mlk(*args, ok=False)
         assert done.exit_code == 3, f"{' '.join(args)} → {done.exit_code}: {done.stderr}"

@@ -159,9 +159,7 @@ class Cluster:
         """`mlk online-endpoint invoke`, retried while the route settles (a new pod, a new address)."""
         deadline = time.monotonic() + timeout
         while True:
-            result = self.mlk(
-                "online-endpoint", "invoke", "-n", endpoint, "-r", REQUEST, *extra, "-o", "json", ok=False
-            )
+            result = self.mlk("online-endpoint", "invoke", "-n", endpoint, "-r", REQUEST, *extra, "-o", "tsv", ok=False)
             if result.exit_code == 0:
                 return json.loads(result.stdout)
             if time.monotonic() > deadline:

@@ -63,7 +63,7 @@ def test_the_flow_with_pods_as_containers(docker_cluster: tuple[ControlPlane, st
     )
     assert "Succeeded" in created.stderr
     answer = json.loads(
-        mlk("online-endpoint", "invoke", "-n", "test-endpoint", "-r", "request.json", "-o", "json").stdout
+        mlk("online-endpoint", "invoke", "-n", "test-endpoint", "-r", "request.json", "-o", "tsv").stdout
     )
     assert answer["deployment"] == "blue" and answer["model"] == ["model"]
     pods = {p["metadata"]["name"]: p for p in cluster.objects("pods")}

@@ -74,7 +74,7 @@ def test_conda_environment_is_built_pushed_and_pulled_by_digest(
     assert pod["containers"][0]["image"] == image
 
     answer = run_mlk(
-        "online-endpoint", "invoke", "-n", "my-endpoint", "-r", "sample-request.json", "-o", "json", cwd=EXAMPLES
+        "online-endpoint", "invoke", "-n", "my-endpoint", "-r", "sample-request.json", "-o", "tsv", cwd=EXAMPLES
     )
     assert answer.exit_code == 0 or "503" in answer.stderr, answer.stderr
     run_mlk("online-endpoint", "delete", "-n", "my-endpoint", "--yes")

@@ -22,7 +22,9 @@ def test_a_local_endpoint_follows_azures_rules(home: Path) -> None:
     curl the scoring URI bare; one deployment only."""
     mlk("online-endpoint", "create", "-f", "endpoint.yml", "--local", "-g", "my-rg", "--workspace-name", "default")
     mlk("online-deployment", "create", "-f", "blue.yml", "--local")
-    answer = json.loads(mlk("online-endpoint", "invoke", "-n", "test-endpoint", "-r", "request.json", "--local").stdout)
+    answer = json.loads(
+        mlk("online-endpoint", "invoke", "-o", "tsv", "-n", "test-endpoint", "-r", "request.json", "--local").stdout
+    )
     assert answer["deployment"] == "blue"
     shown = _json("online-endpoint", "show", "-n", "test-endpoint", "--local")
     port = int(str(shown["scoring_uri"]).split(":")[2].split("/")[0])
@@ -82,7 +84,9 @@ def test_names_have_no_case_and_unknown_deployments_are_named(home: Path) -> Non
     assert shown["name"] == "blue"
     refused = run_mlk("online-deployment", "delete", "-n", "Blue", "-e", "test-endpoint", "--yes", cwd=APP)
     assert refused.exit_code == 4 and "traffic" in refused.stderr  # Blue is blue, which takes the traffic
-    unknown = run_mlk("online-endpoint", "invoke", "-n", "test-endpoint", "-d", "nope", "-r", "request.json", cwd=APP)
+    unknown = run_mlk(
+        "online-endpoint", "invoke", "-o", "tsv", "-n", "test-endpoint", "-d", "nope", "-r", "request.json", cwd=APP
+    )
     assert unknown.exit_code == 3 and "'nope'" in unknown.stderr, unknown.stderr
     gone = run_mlk("online-endpoint", "show", "-n", "missing-endpoint", cwd=APP)
     assert gone.exit_code == 3

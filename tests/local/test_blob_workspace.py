@@ -28,7 +28,9 @@ def test_deploy_from_blob_storage(home: Path, azurite: str) -> None:  # noqa: F8
     mlk("online-endpoint", "create", "-f", "endpoint.yml", "-w", "blobby")
     mlk("online-deployment", "create", "-f", "blue.yml", "--all-traffic", "-w", "blobby")
     answer = json.loads(
-        mlk("online-endpoint", "invoke", "-n", "test-endpoint", "-r", "request.json", "-w", "blobby").stdout
+        mlk(
+            "online-endpoint", "invoke", "-o", "tsv", "-n", "test-endpoint", "-r", "request.json", "-w", "blobby"
+        ).stdout
     )
     assert answer["model"] == ["model"]
     log = mlk(

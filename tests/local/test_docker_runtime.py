@@ -26,9 +26,7 @@ def test_example_deployment_in_containers(home: Path, base_image: str, docker_en
     mlk("workspace", "update", "--local-runtime", "docker", "--system-base-image", base_image, *certs)
     mlk("online-endpoint", "create", "-f", "endpoint.yml")
     mlk("online-deployment", "create", "-f", "blue.yml", "--all-traffic", "--set", f"environment.image={base_image}")
-    answer = json.loads(
-        mlk("online-endpoint", "invoke", "-n", "my-endpoint", "-r", "sample-request.json", "-o", "json")
-    )
+    answer = json.loads(mlk("online-endpoint", "invoke", "-n", "my-endpoint", "-r", "sample-request.json", "-o", "tsv"))
     assert len(answer) == 2 and all(isinstance(v, float) for v in answer)  # the example model's predictions
 
     containers = docker_engine.client.containers.list(filters={"label": "mlk.workspace=default"})

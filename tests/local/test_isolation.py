@@ -68,7 +68,9 @@ def test_replicas_die_with_their_agent_and_the_next_agent_starts_one_set(home: P
     assert not any(_running(pid) for pid in pids), "a replica outlived its agent"
     with pytest.raises(OSError):
         score(port, key, timeout=2)
-    answer = json.loads(mlk("online-endpoint", "invoke", "-n", "test-endpoint", "-r", "request.json").stdout)
+    answer = json.loads(
+        mlk("online-endpoint", "invoke", "-o", "tsv", "-n", "test-endpoint", "-r", "request.json").stdout
+    )
     assert answer["deployment"] == "blue"
     assert len(_servers_under(home)) == 1  # one set of replicas, not a second beside survivors
 

@@ -20,12 +20,14 @@ from tests.local.conftest import APP, endpoint_up, mlk, score
 def test_safe_rollout(home: Path) -> None:
     port, key = endpoint_up("blue")
     assert (
-        json.loads(mlk("online-endpoint", "invoke", "-n", "test-endpoint", "-r", "request.json").stdout)["deployment"]
+        json.loads(mlk("online-endpoint", "invoke", "-o", "tsv", "-n", "test-endpoint", "-r", "request.json").stdout)[
+            "deployment"
+        ]
         == "blue"
     )
     mlk("online-deployment", "create", "-f", "green.yml")
     pinned = json.loads(
-        mlk("online-endpoint", "invoke", "-n", "test-endpoint", "-d", "green", "-r", "request.json").stdout
+        mlk("online-endpoint", "invoke", "-o", "tsv", "-n", "test-endpoint", "-d", "green", "-r", "request.json").stdout
     )
     assert pinned["deployment"] == "green" and pinned["model"] == ["model"]  # Azure's layout: the folder by name
     mlk("online-endpoint", "update", "-n", "test-endpoint", "--traffic", "blue=90 green=10")
@@ -122,7 +124,18 @@ def test_a_deployment_deleted_after_failing_leaves_nothing_to_its_successor(home
     assert run_mlk("online-deployment", "create", "-f", "blue.yml", *failing, cwd=APP).exit_code == 6
     mlk("online-deployment", "delete", "-n", "blue", "--endpoint", "test-endpoint", "--yes")  # az's short form
     mlk("online-deployment", "create", "-f", "blue.yml", "--all-traffic")  # fixed and created anew: it comes up
-    invoke = ("online-endpoint", "invoke", "-n", "test-endpoint", "--deployment", "blue", "-r", "request.json")
+    invoke = (
+        "online-endpoint",
+        "invoke",
+        "-o",
+        "tsv",
+        "-n",
+        "test-endpoint",
+        "--deployment",
+        "blue",
+        "-r",
+        "request.json",
+    )
     answer = json.loads(mlk(*invoke).stdout)
     assert answer["deployment"] == "blue"
     logs = mlk("online-deployment", "get-logs", "-n", "blue", "-e", "test-endpoint").stdout
@@ -175,7 +188,9 @@ def test_endpoints_come_back_after_the_agent_and_replicas_die(home: Path) -> Non
     os.killpg(status["agent"]["pid"], signal.SIGKILL)  # as after a reboot
     with pytest.raises(OSError):
         score(port, key, timeout=2)
-    answer = json.loads(mlk("online-endpoint", "invoke", "-n", "test-endpoint", "-r", "request.json").stdout)
+    answer = json.loads(
+        mlk("online-endpoint", "invoke", "-o", "tsv", "-n", "test-endpoint", "-r", "request.json").stdout
+    )
     assert answer["deployment"] == "blue"  # the next command started the agent, which restarted the replica
 
 

@@ -29,7 +29,7 @@ def test_mlflow_model_deploys_without_code_and_answers_azures_shapes(home: Path)
     def invoke(body: object) -> object:
         request = home / "request.json"
         request.write_text(json.dumps(body))
-        return json.loads(_mlk("online-endpoint", "invoke", "-n", "mlflow-endpoint", "-r", str(request)))
+        return json.loads(_mlk("online-endpoint", "invoke", "-o", "tsv", "-n", "mlflow-endpoint", "-r", str(request)))
 
     # the model is y = 10a + b + 5
     split = json.loads((MLFLOW / "sample-request.json").read_text())
@@ -39,7 +39,7 @@ def test_mlflow_model_deploys_without_code_and_answers_azures_shapes(home: Path)
     assert [round(v, 6) for v in invoke(records)] == [17.0]  # type: ignore[union-attr]
     request = home / "bad.json"
     request.write_text('{"data": [[1, 2]]}')
-    bad = run_mlk("online-endpoint", "invoke", "-n", "mlflow-endpoint", "-r", str(request), cwd=MLFLOW)
+    bad = run_mlk("online-endpoint", "invoke", "-o", "tsv", "-n", "mlflow-endpoint", "-r", str(request), cwd=MLFLOW)
     assert bad.exit_code != 0 and "400" in bad.stderr and "no input_data" in bad.stderr
     logs = _mlk("online-deployment", "get-logs", "-n", "mlflow", "-e", "mlflow-endpoint")
     assert "MLflow model loaded from" in logs
