@@ -20,7 +20,7 @@ from mlk.kube import endpoints
 from mlk.render import crs, names
 from mlk.render.pod import STORAGE_SECRET_KEY
 from mlk.specs.traffic import check_deletable
-from mlk.workspace import assets
+from mlk.workspace import assets, nocode
 from mlk.workspace import state as desired
 from mlk.workspace.home import Workspace
 from mlk.workspace.limits import operation_timeout
@@ -102,34 +102,6 @@ def _custom_image(ws: Workspace, definition: Mapping[str, Any], say: Say, on_lin
     return reference
 
 
-def _generated(
-    ws: Workspace,
-    spec: Mapping[str, Any],
-    model: assets.Registered | None,
-    definition: dict[str, Any] | None,
-    say: Say,
-) -> tuple[dict[str, Any], assets.Registered]:
-    """A no-code MLflow deployment's environment (the deployment's own, else one from the model's conda
-    file) and code (mlk's MLflow scoring script), as mlk.server.nocode.mlflow_env defines them."""
-    from mlk.server.nocode import mlflow_env
-
-    registered_type = str(((model.record or {}) if model else {}).get("type") or "") or None
-    if model is None or not mlflow_env.is_mlflow(spec, registered_type):
-        raise UsageError(
-            "this deployment has no code_configuration, and its model is no mlflow_model",
-            hint="give code_configuration (code + scoring_script), an environment with inference_config "
-            "(a custom container), or register the model with type: mlflow_model",
-        )
-    if definition is None:
-        with ws.store() as store:
-            files = mlflow_env.stored_files(store, model.digest)
-            base = mlflow_env.base_image(ws.config.get("build") or {})
-            definition = mlflow_env.environment(files, model.name, where=model.reference, image=base)
-    code = assets.register_tree(ws, "code", mlflow_env.CODE_FOLDER, None, mlflow_env.script_folder(ws.cache))
-    say("no code_configuration: mlk's MLflow scoring script serves the model (as Azure's no-code deployment)")
-    return definition, code
-
-
 def _registry_secret(ws: Workspace, namespace: str) -> dict[str, Any] | None:
     """The workspace's registry credentials for the operator, which makes each deployment's pull Secret
     from them; None without credentials (the nodes pull as configured: public registry, kubelet auth)."""
@@ -193,7 +165,7 @@ def create(
         model = assets.deployment_model(ws, spec, say, progress)
         code = assets.deployment_code(ws, spec, say, progress)
         if code is None and custom is None:
-            definition, code = _generated(ws, spec, model, definition, say)
+            definition, code = nocode.generated(ws, spec, model, definition, say)
         if definition is None:
             raise missing
         image = _custom_image(ws, definition, say, on_lines) if custom else _image(ws, definition, say, on_lines)

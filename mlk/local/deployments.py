@@ -115,11 +115,12 @@ def _check_python(ws: Workspace, spec: Mapping[str, Any]) -> None:
 def prepare(ws: Workspace, spec: Mapping[str, Any], say: Say, progress: Any = None) -> dict[str, Any]:
     """Everything a replica needs, registered and on disk: the deployment record's `run` and asset refs."""
     from mlk.local import nocode
+    from mlk.workspace.nocode import wanted as no_code_wanted
 
     _check_python(ws, spec)
     model = assets.deployment_model(ws, spec, say, progress)
     code = assets.deployment_code(ws, spec, say, progress)
-    mlflow = nocode.wanted(spec, model)
+    mlflow = no_code_wanted(spec, model)
     if code is None and not mlflow:
         raise UsageError(
             "the embedded default runs score.py files: this deployment has no code_configuration",

@@ -20,9 +20,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from mlk.errors import UsageError
-from mlk.local import nocode
 from mlk.local.containers import CUSTOM_LABEL, STORE_MOUNT
-from mlk.workspace import assets, base_images, builds, system_image
+from mlk.workspace import assets, base_images, builds, nocode, system_image
 from mlk.workspace.home import Workspace
 
 Say = Callable[[str], None]
@@ -121,13 +120,7 @@ def prepare(
     code = assets.deployment_code(ws, spec, say, progress)
     script = str((spec.get("code_configuration") or {}).get("scoring_script") or "")
     if code is None and custom is None:
-        if model is None or not nocode.wanted(spec, model):
-            raise UsageError(
-                "this deployment has no code_configuration, and its model is no mlflow_model",
-                hint="give code_configuration (code + scoring_script), an environment with inference_config "
-                "(a custom container), or register the model with type: mlflow_model",
-            )
-        definition, code = nocode.generated(ws, spec, model, say)
+        definition, code = nocode.generated(ws, spec, model, definition, say)
         script = nocode.SCRIPT
     assert definition is not None  # given, or generated just above
     if custom is not None:
