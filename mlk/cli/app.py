@@ -47,6 +47,8 @@ NOUNS = {
         "environments",
         "Environments: an image plus a conda file, or a Docker build context.",
     ),
+    "job": ("mlk.cli.job_cmd", "app", "Jobs: run a command job (distributed too), follow it, download its outputs."),
+    "data": ("mlk.cli.data_cmd", "app", "Data assets: uri_file and uri_folder, content-hashed and versioned."),
     "compute": ("mlk.cli.compute_cmd", "app", "Computes: attach a Kubernetes cluster and namespace to the workspace."),
     "extension": ("mlk.cli.extension_cmd", "app", "The Kubernetes extension: CRDs, operator, router, GPU plugins."),
     "workspace": (

@@ -57,12 +57,21 @@ def _row(kind: str, row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _model_path(path: str | None) -> str | None:
+    """A local path made absolute; a job's output (azureml://jobs/<job>/outputs/...) as given."""
+    if path is None or path.startswith("azureml://"):
+        return path
+    return str(Path(path).resolve())
+
+
 @command(models, "create", help="Register a model (re-registering unchanged content uploads nothing).")
 def create_model(
     file: File = None,
     name: AssetName = None,
     version: Version = None,
-    path: Annotated[Path | None, typer.Option("--path", "-p", help="File or folder.")] = None,
+    path: Annotated[
+        str | None, typer.Option("--path", "-p", help="File or folder, or a job's output (azureml://jobs/...).")
+    ] = None,
     type_: Annotated[str | None, typer.Option("--type", "-t", help="custom_model, mlflow_model, ...")] = None,
     set_values: SetValues = None,
 ) -> None:
@@ -73,15 +82,21 @@ def create_model(
         file,
         "model",
         set_values=set_values,
-        overrides={"name": name, "version": version, "path": str(path.resolve()) if path else None, "type": type_},
+        overrides={"name": name, "version": version, "path": _model_path(path), "type": type_},
     )
+    ws = _ws()
+    source = Path(spec["path"])
+    if spec["path"].startswith("azureml://jobs/"):
+        from mlk.workspace.jobinputs import job_path
+
+        source = job_path(ws, spec["path"])
     from mlk.storage.progress import progress_bar
 
     version_text = str(spec["version"]) if spec.get("version") else None
     extra = {"type": spec.get("type", "custom_model"), "description": spec.get("description")}
-    registered = assets.register_tree(
-        _ws(), "models", spec["name"], version_text, Path(spec["path"]), extra, progress_bar
-    )
+    if source != Path(spec["path"]):
+        extra["source"] = spec["path"]
+    registered = assets.register_tree(ws, "models", spec["name"], version_text, source, extra, progress_bar)
     console.info(
         f"{registered.reference}: {'unchanged; ' if registered.reused else ''}{registered.bytes_sent:,} bytes uploaded"
     )

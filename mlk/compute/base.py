@@ -68,3 +68,31 @@ class Compute(Protocol):
     def delete_deployment(self, endpoint: str, name: str) -> None: ...
 
     def logs(self, endpoint: str, name: str, *, lines: int, container: str) -> str: ...
+
+
+# --- training jobs ---------------------------------------------------------------------------------------
+from mlk.workspace.jobrecords import JOB_STATUSES, JOB_TERMINAL  # noqa: E402 (re-exported for runners)
+
+__all__ = ["JOB_STATUSES", "JOB_TERMINAL", "LOG_CONTAINERS", "Compute", "JobRunner", "Say"]
+
+
+class JobRunner(Protocol):
+    """Where a command job runs: this machine or a cluster. The job's record lives in the workspace
+    (mlk.workspace.jobs); the runner starts it, reports on it and stops it."""
+
+    name: str
+
+    def start_job(self, job: Mapping[str, Any], *, say: Say) -> None:
+        """Start the prepared job (mlk.workspace.jobs.Prepared as a dict) and return once it is queued."""
+        ...
+
+    def poll_job(self, name: str) -> dict[str, Any]:
+        """What the runner knows now: `status`, and where known `error`, `start_time`, `end_time`,
+        `outputs` (output name → manifest digest, once uploaded)."""
+        ...
+
+    def cancel_job(self, name: str) -> None: ...
+
+    def job_logs(self, name: str, *, follow: bool, out: Callable[[str], None]) -> None:
+        """Every process's log lines, prefixed by the file they came from; with `follow`, until the job ends."""
+        ...

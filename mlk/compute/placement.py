@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mlk.compute.base import Compute
+from mlk.compute.base import Compute, JobRunner
 from mlk.errors import NotFoundError
 from mlk.workspace import computes, state
 from mlk.workspace.home import Workspace
@@ -60,3 +60,20 @@ def endpoint_names(ws: Workspace, *, local: bool = False) -> list[str]:
         for name, record in sorted(records.items())
         if not record.get("deleting") and (not local or computes.get(ws, _compute_of(record)).get("type") == LOCAL)
     ]
+
+
+def job_runner(ws: Workspace, compute: Mapping[str, Any]) -> JobRunner:
+    """Where a job on `compute` runs: this machine's runner, or the cluster's job controller."""
+    if compute.get("type") == LOCAL:
+        from mlk.local.jobs import LocalJobs
+
+        return LocalJobs(ws)
+    from mlk.kube.compute import KubeCompute
+
+    return KubeCompute(ws, compute)
+
+
+def compute_for_job(ws: Workspace, spec: Mapping[str, Any], local: bool) -> dict[str, Any]:
+    """A new job's compute record: `--local`, else the job's `compute:`, else the workspace's default."""
+    name = LOCAL if local else str(spec.get("compute") or ws.default_compute).removeprefix("azureml:")
+    return dict(computes.get(ws, name))

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mlk.specs import kinds
+from mlk.specs.jobchecks import check_data, check_job
 from mlk.specs.paths import is_reference, local_paths, missing_reason
 from mlk.specs.problems import JsonPath, Problem, Severity
 from mlk.specs.quantity import parse_quantity
@@ -224,6 +225,11 @@ def check_environment(c: Checker, data: dict[str, Any]) -> None:
     _check_environment(c, data, ())
 
 
+def _job(c: Checker, data: dict[str, Any]) -> None:
+    check_job(c, data)
+    _check_environment(c, data.get("environment"), ("environment",))
+
+
 def check_model(c: Checker, data: dict[str, Any]) -> None:
     path = data.get("path")
     if data.get("type") == "mlflow_model" and isinstance(path, str) and not is_reference(path):
@@ -308,6 +314,8 @@ CHECKS: dict[str, Callable[[Checker, dict[str, Any]], None]] = {
     kinds.INSTANCE_TYPE.name: check_instance_type,
     kinds.EXTENSION_CONFIG.name: check_extension_config,
     kinds.ROUTER_CONFIG.name: check_router_config,
+    kinds.JOB.name: _job,
+    kinds.DATA.name: check_data,
 }
 
 

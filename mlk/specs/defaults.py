@@ -1,7 +1,8 @@
 """Azure's defaults, filled in from the `default` keywords of the schema (one source of truth).
 
 An absent object with a default (`request_settings: {}`) is created and then filled from its own
-properties' defaults, so a bare deployment file resolves to the full settings Azure would apply.
+properties' defaults, so a bare deployment file resolves to the full settings Azure would apply. Maps of
+named objects (a job's `inputs` and `outputs`) get their items filled from `additionalProperties`.
 """
 
 from __future__ import annotations
@@ -74,3 +75,9 @@ def apply_defaults(value: Any, schema: Any, root: dict[str, Any] | None = None) 
             value[name] = copy.deepcopy(sub["default"])
         if name in value:
             apply_defaults(value[name], sub, root)
+    items = schema.get("additionalProperties")
+    if isinstance(items, dict):  # name → object maps: each item gets its defaults (an output's mode)
+        named = schema.get("properties", {})
+        for name, item in value.items():
+            if name not in named:
+                apply_defaults(item, items, root)

@@ -56,11 +56,28 @@ MODEL = Kind("model", "model.schema.json", ("model",))
 INSTANCE_TYPE = Kind("instance-type", "instanceType.schema.json", ("instancetype",))
 EXTENSION_CONFIG = Kind("extension-config", "extensionConfig.schema.json", ("extensionconfig",))
 ROUTER_CONFIG = Kind("router-config", "routerConfig.schema.json", ("routerconfig",))
+JOB = Kind("job", "commandJob.schema.json", ("commandjob",))
+DATA = Kind("data", "data.schema.json", ("data",))
 
 KINDS: dict[str, Kind] = {
     k.name: k
-    for k in (ENDPOINT, DEPLOYMENT, COMPUTE, ENVIRONMENT, MODEL, INSTANCE_TYPE, EXTENSION_CONFIG, ROUTER_CONFIG)
+    for k in (
+        ENDPOINT,
+        DEPLOYMENT,
+        COMPUTE,
+        ENVIRONMENT,
+        MODEL,
+        INSTANCE_TYPE,
+        EXTENSION_CONFIG,
+        ROUTER_CONFIG,
+        JOB,
+        DATA,
+    )
 }
+
+# Azure's other job types: recognised so that such a file is refused by name, not as "unknown kind".
+OTHER_JOB_TYPES = ("sweep", "pipeline", "parallel", "automl", "spark")
+DATA_TYPES = ("uri_file", "uri_folder", "mltable")
 
 
 def kind_named(name: str) -> Kind:
@@ -81,6 +98,21 @@ class Detected:
     managed: bool = False
     """The file says it is a managed online endpoint/deployment (`$schema` or `type: managed`)."""
     reason: str = ""
+    unsupported: str = ""
+    """Why mlk refuses this kind of file (another job type); `field` says which line tells."""
+    field: str = ""
+
+
+def _other_job(stem: str, type_field: str) -> Detected | None:
+    """A sweep/pipeline/... job file, refused by name: from `$schema`, else `type` (None for anything else)."""
+    if stem.endswith("job") and stem != "commandjob":  # sweepJob, autoMLClassificationJob, ...
+        job_type, field = ("automl" if stem.startswith("automl") else stem.removesuffix("job")), "$schema"
+    elif (not stem or stem.endswith("job")) and type_field in OTHER_JOB_TYPES:
+        job_type, field = type_field, "type"
+    else:
+        return None
+    message = f"{job_type} jobs are not supported: mlk runs command jobs (type: command)"
+    return Detected(None, reason=message, unsupported=message, field=field)
 
 
 def detect(data: Any) -> Detected:
@@ -88,8 +120,12 @@ def detect(data: Any) -> Detected:
     if not isinstance(data, dict):
         return Detected(None, reason="the file is not a mapping")
     schema = data.get("$schema")
-    if isinstance(schema, str) and schema:
-        stem = _schema_stem(schema)
+    stem = _schema_stem(schema) if isinstance(schema, str) and schema else ""
+    type_field = str(data.get("type", "")).lower()
+    other_job = None if "endpoint_name" in data else _other_job(stem, type_field)
+    if other_job is not None:
+        return other_job
+    if stem:
         for kind in KINDS.values():
             if stem in kind.azure_schemas or stem == kind.schema_stem:
                 return Detected(kind, reason=f"$schema {schema}")
@@ -97,19 +133,22 @@ def detect(data: Any) -> Detected:
                 # `type: kubernetes` wins over a managed $schema, as azure-ai-ml reads such a file
                 kubernetes = str(data.get("type", "")).lower() == "kubernetes"
                 return Detected(kind, managed=not kubernetes, reason=f"$schema {schema}")
-    kind_field, type_field = data.get("kind"), str(data.get("type", "")).lower()
-    if kind_field == "InstanceType" or ("spec" in data and "apiVersion" in data):
+    if data.get("kind") == "InstanceType" or ("spec" in data and "apiVersion" in data):
         return Detected(INSTANCE_TYPE, reason="kind: InstanceType")
     if isinstance(data.get("endpoints"), list):
         return Detected(ROUTER_CONFIG, reason="it lists endpoints")
     if "endpoint_name" in data:
         return Detected(DEPLOYMENT, managed=type_field == "managed", reason="it has endpoint_name")
+    if "command" in data or type_field == "command":  # before compute: jobs name a compute too
+        return Detected(JOB, reason="it has command")
     if type_field == "kubernetes" or ("namespace" in data and "resource_id" in data):
         return Detected(COMPUTE, reason="type: kubernetes without endpoint_name")
     if {"traffic", "auth_mode", "mirror_traffic", "compute"} & data.keys():
         return Detected(ENDPOINT, reason="it has traffic/auth_mode/compute")
     if {"image", "conda_file", "build", "inference_config"} & data.keys():
         return Detected(ENVIRONMENT, reason="it has image/conda_file/build")
+    if type_field in DATA_TYPES and "path" in data:  # before the model's rule: both have path
+        return Detected(DATA, reason=f"type: {type_field} with path")
     if "path" in data:
         return Detected(MODEL, reason="it has path")
     if any(k.startswith(("enable", "install", "inferenceRouter", "nodeSelector.")) for k in data):

@@ -60,6 +60,12 @@ def read_document(file: str | Path) -> Document:
 
 def _recognise(doc: Document, kind: kinds.Kind | None) -> tuple[kinds.Kind, bool]:
     found = kinds.detect(doc.data)
+    if found.unsupported:  # a sweep or pipeline job: refused whatever --kind says, on the line that tells
+        raise SpecError(
+            f"{doc.file}: {found.unsupported}",
+            [doc.problem((found.field,), found.unsupported)],
+            hint="write the step as a command job: `type: command` with `command` and `environment`",
+        )
     if kind is not None:
         if found.kind is not None and found.kind is not kind and "$schema" in found.reason:
             raise SpecError(

@@ -79,6 +79,27 @@ def _environment(data: Any, prefix: JsonPath, base: Path) -> Iterator[LocalPath]
         )
 
 
+def _data_expect(data_type: Any) -> Expect:
+    """What a data input or asset's local path must be; Azure's default type is uri_folder."""
+    if data_type in (None, "uri_folder"):
+        return "dir"
+    return "file" if data_type == "uri_file" else "any"
+
+
+def _job(data: dict[str, Any], base: Path) -> Iterator[LocalPath]:
+    code = data.get("code")
+    if isinstance(code, str) and not is_reference(code):
+        yield LocalPath(("code",), code, "dir", _under(base, code))
+    inputs = data.get("inputs")
+    for name, item in (inputs if isinstance(inputs, dict) else {}).items():
+        # literal inputs are text for the command, not paths, even when they look like one
+        if isinstance(item, dict) and isinstance(item.get("path"), str) and not is_reference(item["path"]):
+            path = item["path"]
+            yield LocalPath(("inputs", name, "path"), path, _data_expect(item.get("type")), _under(base, path))
+    if isinstance(data.get("environment"), dict):
+        yield from _environment(data, ("environment",), base)
+
+
 def local_paths(kind: kinds.Kind, data: Any, base: Path) -> list[LocalPath]:
     """Every local path a document of `kind` names, in document order."""
     found: list[LocalPath] = []
@@ -113,6 +134,12 @@ def local_paths(kind: kinds.Kind, data: Any, base: Path) -> list[LocalPath]:
     elif kind is kinds.MODEL:
         if isinstance(data.get("path"), str) and not is_reference(data["path"]):
             found.append(LocalPath(("path",), data["path"], "any", _under(base, data["path"])))
+    elif kind is kinds.JOB:
+        found.extend(_job(data, base))
+    elif kind is kinds.DATA:
+        if isinstance(data.get("path"), str) and not is_reference(data["path"]):
+            expect = _data_expect(data.get("type"))
+            found.append(LocalPath(("path",), data["path"], expect, _under(base, data["path"])))
     elif kind is kinds.EXTENSION_CONFIG:
         for key in ("sslCertPemFile", "sslKeyPemFile"):
             if isinstance(data.get(key), str):

@@ -50,3 +50,7 @@ def deployment_fields(workspace: str, shown: Mapping[str, Any]) -> dict[str, Any
         "properties": {"mlk.workspace": workspace},
         "tags": dict(shown.get("tags") or {}),
     }
+
+
+def job_id(workspace: str, job: str) -> str:
+    return f"{workspace_id(workspace)}/jobs/{job}"

@@ -20,7 +20,7 @@ from mlk.workspace.files import locked, read_json, write_json
 from mlk.workspace.home import Workspace
 
 ANONYMOUS = "anonymous"
-KINDS = ("models", "code", "environments")
+KINDS = ("models", "code", "environments", "data")
 
 
 @dataclass(frozen=True)

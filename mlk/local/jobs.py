@@ -1,0 +1,91 @@
+"""Jobs on this machine, behind the JobRunner interface: each job's runner is a detached process
+(mlk.local.jobrun) that outlives the command which started it; this module starts it, reads what it
+reports, stops it, and notices when it vanished (a reboot, a kill) without saying so."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from mlk.compute.base import Say
+from mlk.lifetime import start_time
+from mlk.workspace import jobs
+from mlk.workspace.files import private_dir, write_json
+from mlk.workspace.home import Workspace
+
+FOLLOW_POLL = 0.5
+CANCEL_WAIT = 30.0
+INTERRUPTED = "the job's runner stopped while the job ran (the machine restarted, or it was killed)"
+
+
+class LocalJobs:
+    name = "local"
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    def start_job(self, job: Mapping[str, Any], *, say: Say) -> None:
+        home = jobs.folder(self.ws, str(job["name"]))
+        private_dir(home)
+        write_json(home / "prepared.json", dict(job))
+        jobs.save_status(self.ws, str(job["name"]), {"status": "Queued"})
+        os.posix_spawn(
+            sys.executable,
+            [sys.executable, "-m", "mlk.local.jobrun", self.ws.name, str(job["name"])],
+            dict(os.environ),
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, str(home / "runner.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
+                (os.POSIX_SPAWN_DUP2, 1, 2),
+            ],
+            setsid=True,
+        )
+
+    def _runner_alive(self, status: Mapping[str, Any]) -> bool:
+        runner = status.get("runner")
+        if not runner:
+            return True  # started, not reporting yet
+        return bool(start_time(int(runner["pid"])) == runner["started"])
+
+    def poll_job(self, name: str) -> dict[str, Any]:
+        status = jobs.status_of(self.ws, name)
+        if not jobs.is_terminal(status) and status.get("runner") and not self._runner_alive(status):
+            status |= {"status": "Failed", "error": INTERRUPTED, "end_time": time.time()}
+            jobs.save_status(self.ws, name, status)
+        return status
+
+    def cancel_job(self, name: str) -> None:
+        status = self.poll_job(name)
+        if jobs.is_terminal(status):
+            return
+        runner = status.get("runner")
+        if runner and self._runner_alive(status):
+            os.kill(int(runner["pid"]), signal.SIGTERM)
+        elif not runner:
+            jobs.save_status(self.ws, name, {**status, "status": "Canceled", "end_time": time.time()})
+        deadline = time.monotonic() + CANCEL_WAIT
+        while time.monotonic() < deadline and not jobs.is_terminal(self.poll_job(name)):
+            time.sleep(0.1)
+
+    def job_logs(self, name: str, *, follow: bool, out: Callable[[str], None]) -> None:
+        """Each process's log as it grows, every line prefixed with the log's name when there are several."""
+        folder = jobs.folder(self.ws, name) / "user_logs"
+        offsets: dict[str, int] = {}
+        while True:
+            done = jobs.is_terminal(self.poll_job(name))
+            logs = sorted(folder.glob("std_log*.txt")) if folder.is_dir() else []
+            for log in logs:
+                with log.open("rb") as handle:
+                    handle.seek(offsets.get(log.name, 0))
+                    chunk = handle.read()
+                complete = chunk[: chunk.rfind(b"\n") + 1] if not done else chunk
+                offsets[log.name] = offsets.get(log.name, 0) + len(complete)
+                for line in complete.decode(errors="replace").splitlines():
+                    out(f"[{log.name}] {line}" if len(logs) > 1 else line)
+            if done or not follow:
+                return
+            time.sleep(FOLLOW_POLL)
