@@ -7,6 +7,7 @@ owner's own cleanup (process groups recorded and killed at the next start) is wh
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -27,17 +28,39 @@ def die_with_parent(signum: int = signal.SIGKILL, parent: int | None = None) -> 
         os.kill(os.getpid(), signum)
 
 
-def start_time(pid: int) -> int | None:
-    """When `pid` started (clock ticks since boot, from /proc): with the pid, it names one process for good
-    (a pid alone may have been reused since it was recorded). None when there is no such process."""
+def _stat(pid: int) -> list[bytes]:
+    """/proc/<pid>/stat's fields after the command name (which is in parentheses and may hold spaces or
+    parentheses itself): [state, ppid, ...]; empty when there is no such process."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             stat = handle.read()
     except OSError:
-        return None
-    # Fields after the command name, which is in parentheses and may itself hold spaces or parentheses.
-    fields = stat[stat.rfind(b")") + 2 :].split()
+        return []
+    return stat[stat.rfind(b")") + 2 :].split()
+
+
+def start_time(pid: int) -> int | None:
+    """When `pid` started (clock ticks since boot, from /proc): with the pid, it names one process for good
+    (a pid alone may have been reused since it was recorded). None when there is no such process."""
+    fields = _stat(pid)
     return int(fields[19]) if len(fields) > 19 else None
+
+
+def kill_orphaned_group(pid: int, started: int | None) -> None:
+    """SIGKILL what is left of the process group `pid` led, recorded when it started at `started`. A group
+    outlives its leader, and while any member lives Linux gives no new process the group's number: a
+    leader that is gone still names our group; only a different start time names someone else's."""
+    now = start_time(pid)
+    if now is None or now == started:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+
+
+def running(pid: int, started: int | None) -> bool:
+    """`pid` is still the process that started at `started`, and has not exited (a zombie, dead but not yet
+    reaped by its parent, has not run its course only on paper)."""
+    fields = _stat(pid)
+    return len(fields) > 19 and int(fields[19]) == started and fields[0] != b"Z"
 
 
 def kill_group(pid: int, started: int) -> bool:

@@ -78,7 +78,9 @@ def create(
 def list_data(name: Name = None) -> None:
     from mlk.workspace import assets
 
-    console.result([_row(r) for r in assets.listing(_ws(), "data", name)])
+    # a job's local inputs are registered as anonymous data; az ml's list leaves anonymous assets out too
+    rows = [r for r in assets.listing(_ws(), "data", name) if r["name"] != assets.ANONYMOUS]
+    console.result([_row(r) for r in rows])
 
 
 @command(app, "show", help="Show a data asset version (-v N, or -l latest: the default).")

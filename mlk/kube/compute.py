@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from mlk.kube import deployments, endpoints, invoke
+from mlk.kube import deployments, endpoints, invoke, jobs
 from mlk.workspace import state as desired
 from mlk.workspace.home import Workspace
 
@@ -88,3 +88,16 @@ class KubeCompute:
 
     def logs(self, endpoint: str, name: str, *, lines: int, container: str) -> str:
         return deployments.logs(self.ws, self._endpoint(endpoint), name, self.compute, lines, container)
+
+    # --- training jobs (mlk.compute.base.JobRunner) ------------------------------------------------------
+    def start_job(self, job: Mapping[str, Any], *, say: Say) -> None:
+        jobs.start(self.ws, job, self.compute, say)
+
+    def poll_job(self, name: str) -> dict[str, Any]:
+        return jobs.poll(self.ws, self.compute, name)
+
+    def cancel_job(self, name: str) -> None:
+        jobs.cancel(self.ws, self.compute, name)
+
+    def job_logs(self, name: str, *, follow: bool, out: Callable[[str], None]) -> None:
+        jobs.logs(self.ws, self.compute, name, follow=follow, out=out)

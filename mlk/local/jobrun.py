@@ -127,6 +127,8 @@ class Run:
         base = jobprocs.process_env(venv_bin, self.job, mlflow_env)
         self.report("Running", processes=shape.processes)
         started = jobprocs.start(command, workdir, base, jobprocs.rank_environments(self.job, shape), user_logs)
+        groups = [{"pid": p.pid, "started": start_time(p.pid)} for p, _ in started]
+        self.report("Running", groups=groups)
         final, error = self._wait(started, user_logs, shape.processes)
         self.report("Finalizing")
         logged = self._end_run(final)

@@ -11,11 +11,11 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from mlk.compute.base import Say
-from mlk.lifetime import start_time
+from mlk.lifetime import kill_orphaned_group, running
 from mlk.workspace import jobs
 from mlk.workspace.files import private_dir, write_json
 from mlk.workspace.home import Workspace
+from mlk.workspace.jobs import Say
 
 FOLLOW_POLL = 0.5
 CANCEL_WAIT = 30.0
@@ -49,11 +49,13 @@ class LocalJobs:
         runner = status.get("runner")
         if not runner:
             return True  # started, not reporting yet
-        return bool(start_time(int(runner["pid"])) == runner["started"])
+        return running(int(runner["pid"]), runner["started"])
 
     def poll_job(self, name: str) -> dict[str, Any]:
         status = jobs.status_of(self.ws, name)
         if not jobs.is_terminal(status) and status.get("runner") and not self._runner_alive(status):
+            for group in status.get("groups", []):
+                kill_orphaned_group(int(group["pid"]), group.get("started"))
             status |= {"status": "Failed", "error": INTERRUPTED, "end_time": time.time()}
             jobs.save_status(self.ws, name, status)
         return status

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlk.errors import ExternalError
-from mlk.lifetime import die_with_parent
+from mlk.lifetime import die_with_parent, kill_orphaned_group, start_time
 from mlk.workspace import jobs
 from mlk.workspace.files import open_private, private_dir, read_json, write_json, write_private
 from mlk.workspace.home import Workspace, open_workspace
@@ -145,6 +145,30 @@ def _auth_config(ws: Workspace, credentials: dict[str, str]) -> Path:
     return path
 
 
+def _group(ws: Workspace) -> Path:
+    """The server's process group, recorded so that a host killed outright (SIGKILL: no cleanup) does not
+    leave MLflow's own children (uvicorn) behind: the next host, or `stop`, ends them."""
+    return ws.runtime / "tracking-group.json"
+
+
+def _stop_leftover(ws: Workspace) -> None:
+    group = read_json(_group(ws), None)
+    if group:
+        kill_orphaned_group(int(group["pid"]), group.get("started"))
+    _group(ws).unlink(missing_ok=True)
+
+
+def stop(ws: Workspace) -> None:
+    """Stop the workspace's tracking server and its host now (tests, and a workspace going away)."""
+    info = read_json(_info(ws), None)
+    if info and start_time(int(info["pid"])) is not None:
+        os.kill(int(info["pid"]), signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and start_time(int(info["pid"])) is not None:
+            time.sleep(0.05)
+    _stop_leftover(ws)
+
+
 def _busy(ws: Workspace) -> bool:
     return any(not jobs.is_terminal(jobs.status_of(ws, name)) for name in jobs.names(ws))
 
@@ -176,7 +200,9 @@ def host(ws: Workspace) -> None:
         *("--backend-store-uri", f"sqlite:///{_folder(ws) / 'mlflow.db'}"),
         *("--artifacts-destination", str(artifacts_root(ws))),
     ]
+    _stop_leftover(ws)
     server = subprocess.Popen(command, env=server_env, process_group=0, preexec_fn=die_with_parent)  # noqa: PLW1509
+    write_json(_group(ws), {"pid": server.pid, "started": start_time(server.pid)})
     stopping = False
 
     def stop(*_: object) -> None:
@@ -199,7 +225,8 @@ def host(ws: Workspace) -> None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(10)
         except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(server.pid, signal.SIGKILL)
+            pass
+        _stop_leftover(ws)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ def configure(settings: kopf.OperatorSettings, **_: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     import mlk.operator.follow
-    import mlk.operator.handlers  # noqa: F401 - registers the handlers
+    import mlk.operator.handlers
+    import mlk.operator.jobs  # noqa: F401 - registers the handlers (AmlJob's: served once its CRD exists)
 
     args = argv if argv is not None else sys.argv[1:]
     # kopf names itself after getpass.getuser(), which fails for a numeric user the image's /etc/passwd

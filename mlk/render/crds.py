@@ -189,6 +189,50 @@ def instance_type_crd() -> dict[str, Any]:
     )
 
 
+def _typed(kind: str, *keys: str) -> dict[str, Any]:
+    """Properties of one type, each its own dict (shared ones would come out as YAML aliases)."""
+    extra = {PRESERVE: True} if kind == "object" else {}
+    return {k: {"type": kind, **extra} for k in keys}
+
+
+_JOB_SPEC = {
+    "type": "object",
+    "description": (
+        "A command job as mlk prepared it (mlk.workspace.jobrecords.Prepared): the command with its "
+        "${{inputs.x}} / ${{outputs.y}} bindings, the code and data inputs as manifest digests in the "
+        "workspace's storage, plus what the cluster runs it with: image (the environment's, built and "
+        "pushed), storage_secret and registry_secret (the workspace's Secrets), queue (Volcano's)."
+    ),
+    "properties": {
+        **_typed("string", "name", "workspace", "experiment_name", "display_name", "command", "compute"),
+        **_typed("string", "code", "instance_type", "shm_size", "tracking_uri", "run_id"),
+        **_typed("string", "image", "storage_secret", "registry_secret", "image_pull_secret", "queue"),
+        "instance_count": {"type": "integer", "minimum": 1},
+        "timeout": {"type": "integer"},
+        "environment_variables": {"type": "object", "additionalProperties": {"type": "string"}},
+        **_typed("object", "environment", "inputs", "outputs", "distribution"),
+    },
+    "required": ["name", "command", "image", "storage_secret"],
+}
+
+
+def job_crd() -> dict[str, Any]:
+    """AmlJob: installed with enableTraining, not among `crds()` (inference alone does not need it)."""
+    return _crd(
+        "AmlJob",
+        "amljobs",
+        ["mlkjob"],
+        "Namespaced",
+        _JOB_SPEC,
+        [
+            {"name": "Status", "type": "string", "jsonPath": ".status.status"},
+            {"name": "Instances", "type": "integer", "jsonPath": ".spec.instance_count"},
+            _AGE,
+        ],
+        "An Azure ML command job (az ml job create) on this cluster; named after the job.",
+    )
+
+
 def crds() -> list[dict[str, Any]]:
     """The three CRDs, in apply order."""
     return [endpoint_crd(), deployment_crd(), instance_type_crd()]

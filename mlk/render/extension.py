@@ -1,8 +1,9 @@
 """`mlk extension install`: every object the extension puts in a cluster, in apply order, plus Helm steps.
 
-Order: the Namespace; the CRDs (the caller waits for them to be Established before the InstanceType
-below); ServiceAccounts, ClusterRoles and bindings; the router's TLS Secret; the operator and the router
-(Deployment, PodDisruptionBudget, Service); the `defaultinstancetype`; the optional GPU DaemonSets.
+Order: the Namespace; the CRDs (AmlJob's too with enableTraining; the caller waits for them to be
+Established before the InstanceType below); ServiceAccounts, ClusterRoles and bindings; the router's TLS
+Secret; the operator and the router (Deployment, PodDisruptionBudget, Service); the
+`defaultinstancetype`; the optional GPU DaemonSets.
 The inference components appear only with enableInference (training alone needs Volcano, from Helm).
 
 Volcano and kube-prometheus-stack are large, versioned upstream charts: mlk does not re-render them but
@@ -21,7 +22,7 @@ import shlex
 from typing import Any
 
 from mlk.render import gpu, names, rbac, system
-from mlk.render.crds import crds
+from mlk.render.crds import crds, job_crd
 from mlk.render.crs import default_instance_type, instance_type_cr
 from mlk.render.options import PROMETHEUS_RELEASE, ExtensionOptions
 
@@ -61,6 +62,8 @@ def namespace(options: ExtensionOptions) -> dict[str, Any]:
 def extension_manifests(options: ExtensionOptions) -> list[dict[str, Any]]:
     """Every object of the extension, in the order to apply them."""
     objects: list[dict[str, Any] | None] = [namespace(options), *crds()]
+    if options.enable_training:
+        objects.append(job_crd())
     if options.enable_inference:
         objects += [
             *rbac.service_accounts(options),

@@ -40,6 +40,15 @@ _OPERATOR_RULES: list[tuple[str, list[str], list[str]]] = [
     ("apiextensions.k8s.io", ["customresourcedefinitions"], ["list", "watch"]),
     ("", ["namespaces"], ["list", "watch"]),
 ]
+# enableTraining: the AmlJob controller (mlk.operator.jobs) and what a job becomes; Services, Secrets, pods
+# and pods/log are granted above already
+_TRAINING_RULES: list[tuple[str, list[str], list[str]]] = [
+    (names.GROUP, ["amljobs"], ["delete", "get", "list", "patch", "update", "watch"]),
+    (names.GROUP, ["amljobs/status"], ["get", "patch", "update"]),
+    (names.GROUP, ["amljobs/finalizers"], ["update"]),
+    ("batch", ["jobs"], WRITE),
+    ("batch.volcano.sh", ["jobs"], WRITE),
+]
 _ROUTER_RULES: list[tuple[str, list[str], list[str]]] = [
     # the routing table: endpoints (traffic, keys Secret), deployments (request settings)
     (names.GROUP, ["onlinedeployments", "onlineendpoints"], READ),
@@ -115,7 +124,7 @@ def _role_binding(name: str, options: ExtensionOptions) -> dict[str, Any]:
 def rbac(options: ExtensionOptions) -> list[dict[str, Any]]:
     """Roles, then their bindings (a binding to a missing role grants nothing until it exists)."""
     return [
-        _cluster_role(names.OPERATOR, _OPERATOR_RULES),
+        _cluster_role(names.OPERATOR, _OPERATOR_RULES + (_TRAINING_RULES if options.enable_training else [])),
         _cluster_role(names.ROUTER, _ROUTER_RULES),
         _role(names.ROUTER, options, _ROUTER_NAMESPACE_RULES),
         _binding(names.OPERATOR, options),

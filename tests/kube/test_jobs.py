@@ -1,0 +1,102 @@
+"""Command jobs on the real control plane: a 2-instance job rendezvouses over TCP, writes its output,
+completes, and the output's digest is where the workspace reads it (mlk.storage.jobkeys)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlk.compute.base import JobRunner
+from mlk.kube.compute import KubeCompute
+from mlk.storage.cas import hash_tree, load_manifest, upload_tree
+from mlk.storage.jobkeys import output_key
+from mlk.workspace import computes
+from mlk.workspace.home import open_workspace
+from tests.kube.env import COMPUTE, INSTALL, NAMESPACE, SYSTEM, KubeEnv, _available
+
+pytestmark = pytest.mark.slow
+APP = Path(__file__).parent / "jobapp"
+
+
+@pytest.fixture(scope="module")
+def training(kube: KubeEnv) -> Iterator[KubeCompute]:
+    """The extension with enableTraining (no Volcano: an indexed Job), and an operator that serves AmlJob."""
+    kube.mlk(
+        "extension",
+        "install",
+        "--config",
+        *INSTALL,
+        "enableTraining=True",
+        "installVolcano=False",
+        "--system-image",
+        "mlk:test",
+    )
+    # the operator running since the session began met neither the CRD nor its new rights: start it anew
+    kube.cluster.kubectl("delete", "pod", "-n", SYSTEM, "-l", "app.kubernetes.io/name=mlk-operator", "--wait=false")
+    time.sleep(1)
+    kube.wait_for("a new operator", lambda: _available(kube.cluster, "mlk-operator"), timeout=90)
+    ws = open_workspace()
+    yield KubeCompute(ws, computes.get(ws, COMPUTE))
+
+
+def _prepared(name: str, code: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "workspace": "kube-ws",
+        "experiment_name": "exp",
+        "display_name": name,
+        "command": "python train.py ${{outputs.model}}",
+        "code": code,
+        "environment": {"image": "python:3.11-slim"},
+        "environment_variables": {},
+        "inputs": {},
+        "outputs": {"model": {"type": "uri_folder", "mode": "rw_mount"}},
+        "instance_count": 2,
+        "instance_type": None,
+        "shm_size": None,
+        "distribution": {"type": "pytorch", "process_count_per_instance": 1},
+        "timeout": 300,
+        "compute": COMPUTE,
+    }
+
+
+def test_two_instances_rendezvous_and_upload_their_output(kube: KubeEnv, training: KubeCompute) -> None:
+    runner: JobRunner = training  # the structural check: a cluster is a JobRunner
+    ws = training.ws
+    manifest = hash_tree(APP)
+    with ws.store() as store:
+        upload_tree(store, APP, manifest)
+    said: list[str] = []
+    runner.start_job(_prepared("sockets_job_1", manifest.digest), say=said.append)
+    assert any("AmlJob" in line for line in said)
+
+    seen: list[str] = []
+
+    def finished() -> Any:
+        polled = runner.poll_job("sockets_job_1")
+        if not seen or seen[-1] != polled["status"]:
+            seen.append(polled["status"])
+        return polled if polled["status"] in ("Completed", "Failed", "Canceled") else None
+
+    polled = kube.wait_for("the job to end", finished, timeout=120)
+    lines: list[str] = []
+    runner.job_logs("sockets_job_1", follow=False, out=lines.append)
+    assert polled["status"] == "Completed", f"{polled}\n{seen}\n" + "\n".join(lines)
+    assert "user_logs/std_log_process_0.txt: rank 0 heard 1" in lines
+    assert "user_logs/std_log_process_1.txt: rank 1 heard 0" in lines
+    assert polled.get("start_time") and polled.get("end_time")
+    with ws.store() as store:
+        digest = store.get_bytes(output_key("sockets_job_1", "model")).decode()
+        assert polled["outputs"]["model"] == digest
+        model = load_manifest(store, digest)
+        assert [f.path for f in model.files] == ["ranks.txt"]
+        artifacts = load_manifest(store, polled["outputs"]["artifacts"])
+        paths = {f.path for f in artifacts.files}
+        assert {"outputs/note.txt", "user_logs/std_log_process_0.txt"} <= paths
+    assert "Completed" in seen
+    jobs = kube.objects("jobs.batch", NAMESPACE)
+    assert any(j["metadata"]["name"] == "sockets-job-1" for j in jobs)
