@@ -74,6 +74,8 @@ def extension_manifests(options: ExtensionOptions) -> list[dict[str, Any]]:
             system.router_pdb(options),
             system.router_service(options),
         ]
+    elif options.enable_training:  # the operator runs the job controller; nothing of inference comes along
+        objects += [*rbac.service_accounts(options), *rbac.rbac(options), system.operator_deployment(options)]
     objects.append(instance_type_cr(default_instance_type()))
     if options.install_nvidia_device_plugin:
         objects.append(gpu.nvidia_device_plugin(options))

@@ -99,7 +99,8 @@ def _binding(name: str, options: ExtensionOptions) -> dict[str, Any]:
 
 
 def service_accounts(options: ExtensionOptions) -> list[dict[str, Any]]:
-    return [_service_account(names.OPERATOR, options), _service_account(names.ROUTER, options)]
+    router = [_service_account(names.ROUTER, options)] if options.enable_inference else []
+    return [_service_account(names.OPERATOR, options), *router]
 
 
 def _role(name: str, options: ExtensionOptions, rules: list[tuple[str, list[str], list[str]]]) -> dict[str, Any]:
@@ -123,8 +124,11 @@ def _role_binding(name: str, options: ExtensionOptions) -> dict[str, Any]:
 
 def rbac(options: ExtensionOptions) -> list[dict[str, Any]]:
     """Roles, then their bindings (a binding to a missing role grants nothing until it exists)."""
+    operator = _cluster_role(names.OPERATOR, _OPERATOR_RULES + (_TRAINING_RULES if options.enable_training else []))
+    if not options.enable_inference:  # training alone: the operator's job controller, no router
+        return [operator, _binding(names.OPERATOR, options)]
     return [
-        _cluster_role(names.OPERATOR, _OPERATOR_RULES + (_TRAINING_RULES if options.enable_training else [])),
+        operator,
         _cluster_role(names.ROUTER, _ROUTER_RULES),
         _role(names.ROUTER, options, _ROUTER_NAMESPACE_RULES),
         _binding(names.OPERATOR, options),

@@ -3,6 +3,7 @@ completes, and the output's digest is where the workspace reads it (mlk.storage.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from mlk.storage.cas import hash_tree, load_manifest, upload_tree
 from mlk.storage.jobkeys import output_key
 from mlk.workspace import computes
 from mlk.workspace.home import open_workspace
+from tests.conftest import Result, run_mlk
 from tests.kube.env import COMPUTE, INSTALL, NAMESPACE, SYSTEM, KubeEnv, _available
 
 pytestmark = pytest.mark.slow
@@ -100,3 +102,29 @@ def test_two_instances_rendezvous_and_upload_their_output(kube: KubeEnv, trainin
     assert "Completed" in seen
     jobs = kube.objects("jobs.batch", NAMESPACE)
     assert any(j["metadata"]["name"] == "sockets-job-1" for j in jobs)
+
+
+TRAIN = Path(__file__).parent / "trainapp"
+
+
+def test_train_register_deploy_on_the_cluster(kube: KubeEnv, training: KubeCompute) -> None:
+    """The whole loop through the CLI, as a user runs it: the job on the cluster, the model registered from
+    its output, deployed to the same cluster and scored."""
+
+    def mlk(*args: str) -> Result:
+        result = run_mlk(*args, cwd=TRAIN)
+        assert result.exit_code == 0, f"mlk {' '.join(args)} → {result.exit_code}\n{result.stdout}\n{result.stderr}"
+        return result
+
+    created = mlk("job", "create", "-f", "job.yml", "-n", "mean_job", "--stream", "-o", "json")
+    assert json.loads(created.stdout)["status"] == "Completed", created.stderr
+    assert "trained on 4 rows: mean 4.0" in created.stderr
+    assert (
+        mlk("job", "show", "-n", "mean_job", "--query", "compute", "-o", "tsv").stdout.strip() == f"azureml:{COMPUTE}"
+    )
+    mlk("model", "create", "-n", "trained", "--path", "azureml://jobs/mean_job/outputs/model")
+    mlk("online-endpoint", "create", "-f", "endpoint.yml")
+    mlk("online-deployment", "create", "-f", "deployment.yml", "--all-traffic")
+    answer = json.loads(mlk("online-endpoint", "invoke", "-n", "trained-ep", "-r", "request.json", "-o", "tsv").stdout)
+    assert answer == {"mean": 4.0, "distances": [0.0, 2.0]}
+    mlk("online-endpoint", "delete", "-n", "trained-ep", "--yes")

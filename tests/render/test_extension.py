@@ -218,12 +218,25 @@ def test_default_instance_type_is_installed() -> None:
     assert it["metadata"]["name"] == "defaultinstancetype"
 
 
-def test_training_only_installs_no_inference_components() -> None:
+def test_training_only_installs_the_operator_and_no_inference_components() -> None:
     options = ExtensionOptions.from_config(load_spec(EXAMPLES / "extension-config.yml").data, node_count=3)
     assert options.enable_inference and not options.ha  # the example sets inferenceRouterHA: "False"
     training = ExtensionOptions(enable_inference=False, enable_training=True)
-    kinds = {o["kind"] for o in extension_manifests(training)}
-    assert kinds == {"Namespace", "CustomResourceDefinition", "InstanceType"}
+    objects = extension_manifests(training)
+    kinds = {o["kind"] for o in objects}
+    assert kinds == {
+        "Namespace",
+        "CustomResourceDefinition",
+        "InstanceType",
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Deployment",
+    }
+    assert [o["metadata"]["name"] for o in objects if o["kind"] == "Deployment"] == ["mlk-operator"]
+    crds = {o["spec"]["names"]["kind"] for o in objects if o["kind"] == "CustomResourceDefinition"}
+    assert "AmlJob" in crds
+    assert not any("router" in o["metadata"]["name"] for o in objects)
 
 
 def test_helm_commands_are_pinned_and_follow_the_settings() -> None:
