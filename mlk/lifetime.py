@@ -72,3 +72,20 @@ def kill_group(pid: int, started: int) -> bool:
     except (ProcessLookupError, PermissionError):
         return False
     return True
+
+
+def spawn_detached(argv: list[str], log: str | os.PathLike[str]) -> None:
+    """Start a process that outlives its starter (a workspace's agent, tracking server host, job runner): its
+    own session, stdin from /dev/null, stdout and stderr appended to `log` (created 0600). posix_spawn
+    rather than Popen: nothing will ever wait for it here."""
+    os.posix_spawn(
+        argv[0],
+        argv,
+        dict(os.environ),
+        file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, os.fspath(log), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
+            (os.POSIX_SPAWN_DUP2, 1, 2),
+        ],
+        setsid=True,
+    )

@@ -50,7 +50,30 @@ EXAMPLES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("online-deployment", "delete"): (
         ("Delete without asking", "mlk online-deployment delete -n green -e my-endpoint --yes"),
     ),
-    ("model", "create"): (("Register a model folder", "mlk model create -n my-model -v 1 -p ./model"),),
+    ("job", "create"): (
+        ("Run a command job and follow it", "mlk job create -f job.yml --stream"),
+        ("Run it here, with another learning rate", "mlk job create -f job.yml --local --set inputs.lr=0.01"),
+    ),
+    ("job", "show"): (
+        ("Its status, for a script", "mlk job show -n my-job --query status -o tsv"),
+        ("The metrics it logged with MLflow", "mlk job show -n my-job --query metrics"),
+    ),
+    ("job", "download"): (
+        ("Every output", "mlk job download -n my-job --all --download-path ./out"),
+        ("The model output", "mlk job download -n my-job --output-name model"),
+    ),
+    ("job", "cancel"): (("Stop a job", "mlk job cancel -n my-job"),),
+    ("data", "create"): (
+        ("Register a CSV", "mlk data create -n iris --type uri_file --path data/iris.csv"),
+        ("Register a folder from a URL or a job", "mlk data create -f data.yml"),
+    ),
+    ("model", "create"): (
+        ("Register a model folder", "mlk model create -n my-model -v 1 -p ./model"),
+        (
+            "Register what a job logged with MLflow",
+            "mlk model create -n my-model --type mlflow_model -p azureml://jobs/my-job/outputs/artifacts/paths/model/",
+        ),
+    ),
     ("model", "show"): (("The newest version", "mlk model show -n my-model --label latest"),),
     ("model", "archive"): (("Hide version 1 from list (deployments keep it)", "mlk model archive -n my-model -v 1"),),
     ("model", "restore"): (("Bring it back", "mlk model restore -n my-model -v 1"),),

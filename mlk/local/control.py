@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mlk.errors import ExternalError, OperationTimeout
+from mlk.lifetime import spawn_detached
 from mlk.local import runtime
 from mlk.local.supervisor import tail
 from mlk.workspace.files import pid_alive, private_dir
@@ -40,19 +41,7 @@ def ensure_agent(ws: Workspace, timeout: float = 20.0) -> int:
 def start_agent(ws: Workspace, timeout: float = 20.0) -> int:
     private_dir(ws.runtime)
     started = time.time()
-    # posix_spawn rather than Popen: the agent outlives this command, and nothing here will ever wait for it
-    log = str(runtime.agent_log(ws))
-    os.posix_spawn(
-        sys.executable,
-        [sys.executable, "-m", "mlk.local.agent", str(ws.root)],
-        dict(os.environ),
-        file_actions=[
-            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-            (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
-            (os.POSIX_SPAWN_DUP2, 1, 2),
-        ],
-        setsid=True,
-    )
+    spawn_detached([sys.executable, "-m", "mlk.local.agent", str(ws.root)], runtime.agent_log(ws))
     while time.time() - started < timeout:
         status = runtime.read_status(ws)
         pid = (status.get("agent") or {}).get("pid")

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from mlk.lifetime import kill_orphaned_group, running
+from mlk.lifetime import kill_orphaned_group, running, spawn_detached
 from mlk.workspace import jobs
 from mlk.workspace.files import private_dir, write_json
 from mlk.workspace.home import Workspace
@@ -33,17 +33,7 @@ class LocalJobs:
         private_dir(home)
         write_json(home / "prepared.json", dict(job))
         jobs.save_status(self.ws, str(job["name"]), {"status": "Queued"})
-        os.posix_spawn(
-            sys.executable,
-            [sys.executable, "-m", "mlk.local.jobrun", self.ws.name, str(job["name"])],
-            dict(os.environ),
-            file_actions=[
-                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_OPEN, 1, str(home / "runner.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
-                (os.POSIX_SPAWN_DUP2, 1, 2),
-            ],
-            setsid=True,
-        )
+        spawn_detached([sys.executable, "-m", "mlk.local.jobrun", self.ws.name, str(job["name"])], home / "runner.log")
 
     def _runner_alive(self, status: Mapping[str, Any]) -> bool:
         runner = status.get("runner")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlk.errors import ExternalError
-from mlk.lifetime import die_with_parent, kill_orphaned_group, start_time
+from mlk.lifetime import die_with_parent, kill_orphaned_group, spawn_detached, start_time
 from mlk.workspace import jobs
 from mlk.workspace.files import open_private, private_dir, read_json, write_json, write_private
 from mlk.workspace.home import Workspace, open_workspace
@@ -104,18 +104,8 @@ def ensure(ws: Workspace, say: jobs.Say | None = None) -> Tracking:
     if say is not None:
         say("starting the workspace's MLflow tracking server")
     private_dir(ws.runtime)
-    log = str(ws.runtime / "tracking.log")
-    os.posix_spawn(
-        sys.executable,
-        [sys.executable, "-m", "mlk.local.tracking", ws.name],
-        dict(os.environ),
-        file_actions=[
-            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-            (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
-            (os.POSIX_SPAWN_DUP2, 1, 2),
-        ],
-        setsid=True,
-    )
+    log = ws.runtime / "tracking.log"
+    spawn_detached([sys.executable, "-m", "mlk.local.tracking", ws.name], log)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         found = running(ws)

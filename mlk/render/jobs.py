@@ -27,16 +27,15 @@ from typing import Any
 
 from mlk.render import names, pod
 from mlk.render.objects import POD_SECURITY, TMP_VOLUME, azure_tolerations, container_security, meta, tmp_mount
+from mlk.specs.quantity import docker_size
 
 MOUNT_ROOT = "/mnt/azureml"
-"""As mlk.workspace.jobrecords.MOUNT_ROOT (render may not import the workspace)."""
 STATE_DIR, CODE_DIR = f"{MOUNT_ROOT}/.mlk", f"{MOUNT_ROOT}/code"
 VOLUME, SHM_VOLUME = "azureml", "dshm"
 MASTER_PORT = 29500  # torch.distributed's default
 LABEL_JOB = "mlk.dev/job"
 BATCH_INDEX = "batch.kubernetes.io/job-completion-index"
-VOLCANO_INDEX = "volcano.sh/task-index"
-VOLCANO_TASK = "worker"
+VOLCANO_INDEX, VOLCANO_TASK = "volcano.sh/task-index", "worker"
 STORAGE_ENV = "MLK_STORAGE_CONFIG"
 TRAINING, INITIALIZER, UPLOADER = "training", "storage-initializer", "uploader"
 WRAPPER = (
@@ -168,8 +167,10 @@ def pod_spec(
     env = _system_env(storage_secret, index_key)
     mounts = [{"name": VOLUME, "mountPath": MOUNT_ROOT}, tmp_mount()]
     volumes: list[dict[str, Any]] = [{"name": VOLUME, "emptyDir": {}}, {"name": TMP_VOLUME, "emptyDir": {}}]
-    if job.get("shm_size"):
-        volumes.append({"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": str(job["shm_size"])}})
+    if job.get("shm_size"):  # Azure writes Docker's sizes (2g), Kubernetes wants 2Gi
+        volumes.append(
+            {"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": docker_size(job["shm_size"])}}
+        )
         mounts.append({"name": SHM_VOLUME, "mountPath": "/dev/shm"})
     training = {
         "name": TRAINING,

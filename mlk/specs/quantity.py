@@ -37,3 +37,18 @@ def parse_quantity(value: str | int | float) -> Decimal:
         return Decimal(num) * _SUFFIX[suffix]
     except (KeyError, InvalidOperation):
         raise ValueError(f"{value!r} has an unknown unit '{suffix}' (use m, k, M, G, Ki, Mi, Gi, ...)") from None
+
+
+_DOCKER_SIZE = re.compile(r"^(?P<num>[0-9]+)(?P<unit>[bkmgBKMG]?)[bB]?$")
+_DOCKER_UNITS = {"": "", "b": "", "k": "Ki", "m": "Mi", "g": "Gi"}
+
+
+def docker_size(value: str | int) -> str:
+    """A Docker size (`shm_size: 2g`, as Azure's job files write it: b, k, m, g in powers of 1024) as a
+    Kubernetes quantity ("2Gi"); a value that already is a Kubernetes quantity is kept."""
+    text = str(value).strip()
+    match = _DOCKER_SIZE.match(text)
+    if match:
+        return match["num"] + _DOCKER_UNITS[match["unit"].lower()]
+    parse_quantity(text)
+    return text

@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from mlk.errors import MlkError
@@ -64,9 +65,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--code", help="digest of the code's manifest")
     parser.add_argument("--dest", default="/var/azureml-app")
     args = parser.parse_args(argv)
+    return report(lambda config: fetch(config, Path(args.dest), args.model, args.code))
+
+
+def report(work: Callable[[StorageConfig], Iterable[str]]) -> int:
+    """Run a pod's storage step with the storage Secret's configuration, its progress printed as the
+    storage-initializer's (what `get-logs -c storage-initializer` shows); the container's exit status."""
     try:
         config = StorageConfig(**json.loads(os.environ[CONFIG_ENV]))
-        for line in fetch(config, Path(args.dest), args.model, args.code):
+        for line in work(config):
             print(f"storage-initializer: {line}", flush=True)
     except KeyError:
         print(f"storage-initializer: {CONFIG_ENV} is not set (the storage Secret is missing)", file=sys.stderr)

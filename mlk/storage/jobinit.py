@@ -25,6 +25,7 @@ from mlk.storage import open_store
 from mlk.storage.base import Store, check_key
 from mlk.storage.cas import load_manifest, materialize
 from mlk.storage.config import StorageConfig
+from mlk.storage.initializer import report
 from mlk.storage.jobkeys import JOBS_PREFIX
 
 CONFIG_ENV = "MLK_STORAGE_CONFIG"
@@ -106,18 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", action="append", default=[], metavar="NAME")
     parser.add_argument("--dest", default="/mnt/azureml")
     args = parser.parse_args(argv)
-    try:
-        config = StorageConfig(**json.loads(os.environ[CONFIG_ENV]))
-        rank = int(os.environ.get("NODE_RANK") or 0)
-        for line in prepare(config, Path(args.dest), args, rank, os.environ.get("MLK_POD_IP", ""), RENDEZVOUS_WAIT_S):
-            print(f"storage-initializer: {line}", flush=True)
-    except KeyError:
-        print(f"storage-initializer: {CONFIG_ENV} is not set (the storage Secret is missing)", file=sys.stderr)
-        return 2
-    except MlkError as exc:
-        print(f"storage-initializer: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""), file=sys.stderr)
-        return 1
-    return 0
+    rank = int(os.environ.get("NODE_RANK") or 0)
+    pod_ip = os.environ.get("MLK_POD_IP", "")
+    return report(lambda config: prepare(config, Path(args.dest), args, rank, pod_ip, RENDEZVOUS_WAIT_S))
 
 
 if __name__ == "__main__":

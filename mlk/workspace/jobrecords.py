@@ -17,8 +17,6 @@ ARTIFACTS = "artifacts"
 DEFAULT_OUTPUT = "default"
 """Azure's other name for the same output (`--output-name default`)."""
 LITERAL = "literal"
-MOUNT_ROOT = "/mnt/azureml"
-"""Where a pod finds its inputs and outputs (cluster runners): inputs/<name>, outputs/<name>."""
 
 
 class PreparedInput(TypedDict):

@@ -116,9 +116,16 @@ def test_train_register_deploy_on_the_cluster(kube: KubeEnv, training: KubeCompu
         assert result.exit_code == 0, f"mlk {' '.join(args)} → {result.exit_code}\n{result.stdout}\n{result.stderr}"
         return result
 
-    created = mlk("job", "create", "-f", "job.yml", "-n", "mean_job", "--stream", "-o", "json")
-    assert json.loads(created.stdout)["status"] == "Completed", created.stderr
-    assert "trained on 4 rows: mean 4.0" in created.stderr
+    mlk("job", "create", "-f", "job.yml", "-n", "mean_job")
+
+    def ended() -> str | None:
+        status = mlk("job", "show", "-n", "mean_job", "--query", "status", "-o", "tsv").stdout.strip()
+        return status if status in ("Completed", "Failed", "Canceled") else None
+
+    status = kube.wait_for("the training job to end", ended, timeout=180)
+    streamed = mlk("job", "stream", "-n", "mean_job")
+    assert status == "Completed", streamed.stdout + streamed.stderr
+    assert "trained on 4 rows: mean 4.0" in streamed.stdout
     assert (
         mlk("job", "show", "-n", "mean_job", "--query", "compute", "-o", "tsv").stdout.strip() == f"azureml:{COMPUTE}"
     )

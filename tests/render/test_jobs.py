@@ -13,7 +13,6 @@ from mlk.render.extension import extension_manifests
 from mlk.render.jobs import MOUNT_ROOT, bound_paths, job_objects, literal
 from mlk.render.options import ExtensionOptions
 from mlk.specs.bindings import bind
-from mlk.workspace.jobrecords import MOUNT_ROOT as RECORDS_MOUNT_ROOT
 from tests.render.helpers import SYSTEM_IMAGE, assert_valid
 
 JOB: dict[str, Any] = {
@@ -57,10 +56,6 @@ def _env(container: dict[str, Any]) -> dict[str, Any]:
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
 
 
-def test_mount_root_is_the_records_one() -> None:
-    assert MOUNT_ROOT == RECORDS_MOUNT_ROOT
-
-
 def test_indexed_job_and_headless_service() -> None:
     objects = _objects()
     assert_valid(objects)
@@ -97,7 +92,7 @@ def test_indexed_job_and_headless_service() -> None:
     assert env["SEED"] == "7" and env["COST"] == "$$(HOME)"  # the user's text, safe from $(VAR) expansion
     assert {"name": "dshm", "mountPath": "/dev/shm"} in training["volumeMounts"]
     shm = next(v for v in pod["volumes"] if v["name"] == "dshm")
-    assert shm["emptyDir"] == {"medium": "Memory", "sizeLimit": "2g"}
+    assert shm["emptyDir"] == {"medium": "Memory", "sizeLimit": "2Gi"}
     uploader = pod["containers"][1]
     assert uploader["args"] == ["--job", "calm_apple_42", "--output", "model"]
     assert _env(uploader)["MLK_STORAGE_CONFIG"]["secretKeyRef"]["name"] == "calm-apple-42-storage"

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from mlk.specs.quantity import parse_quantity
+from mlk.specs.quantity import docker_size, parse_quantity
 
 
 @pytest.mark.parametrize(
@@ -26,3 +26,15 @@ def test_quantities(text: str | float, value: Decimal) -> None:
 def test_not_quantities(bad: str) -> None:
     with pytest.raises(ValueError):
         parse_quantity(bad)
+
+
+@pytest.mark.parametrize(
+    ("size", "quantity"), [("2g", "2Gi"), ("512m", "512Mi"), ("64k", "64Ki"), ("100", "100"), ("1Gi", "1Gi")]
+)
+def test_docker_sizes_become_kubernetes_quantities(size: str, quantity: str) -> None:
+    assert docker_size(size) == quantity
+
+
+def test_a_size_that_is_neither_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a Kubernetes quantity"):
+        docker_size("two gigs")
