@@ -38,8 +38,13 @@ def create(ws: Workspace, spec: Mapping[str, Any], *, name: str | None, local: b
     return show(ws, chosen, metrics=False)
 
 
-def _when(seconds: Any) -> str | None:
-    return datetime.fromtimestamp(float(seconds), UTC).isoformat() if seconds else None
+def _when(moment: Any) -> str | None:
+    """ISO 8601: runners here report epoch seconds, a cluster its own timestamps (already ISO)."""
+    if not moment:
+        return None
+    if isinstance(moment, int | float):
+        return datetime.fromtimestamp(moment, UTC).isoformat()
+    return str(moment)
 
 
 def _metrics(ws: Workspace, status: Mapping[str, Any]) -> dict[str, Any]:

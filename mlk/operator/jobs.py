@@ -16,6 +16,7 @@ from typing import Any
 
 import kopf
 
+from mlk.errors import SpecError
 from mlk.operator import registry, storage
 from mlk.operator.handlers import SYSTEM_IMAGE, cluster
 from mlk.operator.status import WAITING_FAILURES
@@ -173,8 +174,12 @@ def start_job(body: kopf.Body, namespace: str | None, spec: kopf.Spec, patch: ko
         raise kopf.PermanentError(str(exc)) from exc
     except registry.MissingRegistry as exc:
         raise kopf.TemporaryError(str(exc), delay=10) from exc
-    for obj in objects:
-        cluster().apply(owned_by(obj, body))
+    try:
+        for obj in objects:
+            cluster().apply(owned_by(obj, body))
+    except SpecError as exc:  # the API server refused the workload (422): retrying cannot help
+        patch.status.update(_failed("InvalidSpec", exc.message))
+        raise kopf.PermanentError(exc.message) from exc
     if not (body.get("status") or {}).get("status"):
         patch.status.update({"status": "Queued", "message": "waiting for the pods"})
 

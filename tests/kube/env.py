@@ -9,6 +9,7 @@ by several teams.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -27,7 +28,13 @@ APP = REPO / "tests/local/app"
 COMPUTE = "test-k8s"
 NAMESPACE = "ml-team"
 SYSTEM = "mlk-system"
-INSTALL = ["enableInference=True", "inferenceRouterServiceType=LoadBalancer", "allowInsecureConnections=True"]
+INSTALL = [
+    "enableInference=True",
+    "inferenceRouterServiceType=LoadBalancer",
+    "allowInsecureConnections=True",
+    "enableTraining=True",  # the AmlJob CRD and the operator's job controller
+    "installVolcano=False",  # Volcano comes from its Helm chart, which the test cluster cannot fetch
+]
 """The extension settings the flow tests install with."""
 
 
@@ -62,7 +69,14 @@ class KubeEnv:
 
 @pytest.fixture(scope="session")
 def kube(tmp_path_factory: pytest.TempPathFactory, control_plane: ControlPlane) -> Iterator[KubeEnv]:
-    root = tmp_path_factory.mktemp("kube")
+    with kube_environment(control_plane, tmp_path_factory.mktemp("kube")) as env:
+        yield env
+
+
+@contextlib.contextmanager
+def kube_environment(control_plane: ControlPlane, root: Path) -> Iterator[KubeEnv]:
+    """The workspace (Azurite), the extension (INSTALL) and the compute attached, on `control_plane`; the
+    process's environment points mlk at them until the block ends (scripts/bench_training.py uses it too)."""
     saved = dict(os.environ)
     os.environ["MLK_HOME"] = str(root / "mlk-home")
     os.environ.pop("MLK_WORKSPACE", None)

@@ -4,7 +4,6 @@ completes, and the output's digest is where the workspace reads it (mlk.storage.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from mlk.storage.jobkeys import output_key
 from mlk.workspace import computes
 from mlk.workspace.home import open_workspace
 from tests.conftest import Result, run_mlk
-from tests.kube.env import COMPUTE, INSTALL, NAMESPACE, SYSTEM, KubeEnv, _available
+from tests.kube.env import COMPUTE, NAMESPACE, KubeEnv
 
 pytestmark = pytest.mark.slow
 APP = Path(__file__).parent / "jobapp"
@@ -26,21 +25,7 @@ APP = Path(__file__).parent / "jobapp"
 
 @pytest.fixture(scope="module")
 def training(kube: KubeEnv) -> Iterator[KubeCompute]:
-    """The extension with enableTraining (no Volcano: an indexed Job), and an operator that serves AmlJob."""
-    kube.mlk(
-        "extension",
-        "install",
-        "--config",
-        *INSTALL,
-        "enableTraining=True",
-        "installVolcano=False",
-        "--system-image",
-        "mlk:test",
-    )
-    # the operator running since the session began met neither the CRD nor its new rights: start it anew
-    kube.cluster.kubectl("delete", "pod", "-n", SYSTEM, "-l", "app.kubernetes.io/name=mlk-operator", "--wait=false")
-    time.sleep(1)
-    kube.wait_for("a new operator", lambda: _available(kube.cluster, "mlk-operator"), timeout=90)
+    """The shared cluster's extension has enableTraining (no Volcano: an indexed Job; tests/kube/env.py)."""
     ws = open_workspace()
     yield KubeCompute(ws, computes.get(ws, COMPUTE))
 
