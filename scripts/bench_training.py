@@ -92,7 +92,7 @@ def local_python() -> tuple[str, dict[str, str]]:
 def measure(case: Case, where: str, runs: int, python: str | None) -> None:
     stamp = time.strftime("%H%M%S")
     cold = one_job(case, f"bench_cold_{stamp}")
-    print(f"first job (environment built, tracking server started): {cold[2]:.1f} s end to end")
+    print(f"first job (cold: environment, image or tracking server made on the way): {cold[2]:.1f} s end to end")
     timings = [one_job(case, f"bench_{stamp}_{i}") for i in range(runs)]
     hand_python, env = (python, dict(os.environ)) if python else local_python()
     hand = statistics.median(by_hand(case, hand_python, env) for _ in range(runs))

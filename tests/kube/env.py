@@ -77,6 +77,7 @@ def kube(tmp_path_factory: pytest.TempPathFactory, control_plane: ControlPlane) 
 def kube_environment(control_plane: ControlPlane, root: Path) -> Iterator[KubeEnv]:
     """The workspace (Azurite), the extension (INSTALL) and the compute attached, on `control_plane`; the
     process's environment points mlk at them until the block ends (scripts/bench_training.py uses it too)."""
+    root.mkdir(parents=True, exist_ok=True)
     saved = dict(os.environ)
     os.environ["MLK_HOME"] = str(root / "mlk-home")
     os.environ.pop("MLK_WORKSPACE", None)
