@@ -57,7 +57,13 @@ def start(ws: Workspace, job: Mapping[str, Any], compute: Mapping[str, Any], say
             "metadata": {"name": object_name(name), "namespace": namespace, "labels": names.base_labels("training")},
             "spec": clean(spec),
         }
-        applied = cluster.apply(cr)
+        try:
+            applied = cluster.apply(cr)
+        except NotFoundError as exc:
+            raise NotFoundError(
+                f"compute '{compute['name']}' cannot run jobs: its cluster has no {KIND} resource",
+                hint="install the extension's training half: mlk extension update --config enableTraining=True",
+            ) from exc
     say(f"applied {KIND} {applied['metadata']['name']} in {compute['name']}/{namespace} (image {image})")
     return applied
 

@@ -68,7 +68,9 @@ class Run:
         from mlk.storage.cas import load_manifest, materialize
 
         definition = self.job["environment"]
-        venv_bin = None
+        # an image alone (no conda file) has nothing to build here: the job runs in mlk's own Python, as a
+        # deployment's score.py does (job create says so)
+        venv_bin = Path(sys.executable).parent
         if definition.get("conda_file"):
             built = ensure_env(definition, self.ws.envs, extra_requirements=(), on_output=print)
             venv_bin = built.python.parent

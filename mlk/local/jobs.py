@@ -29,6 +29,8 @@ class LocalJobs:
         self.ws = ws
 
     def start_job(self, job: Mapping[str, Any], *, say: Say) -> None:
+        if not job["environment"].get("conda_file"):
+            say("warning: the environment has no conda file, which this machine needs: the job runs in mlk's Python")
         home = jobs.folder(self.ws, str(job["name"]))
         private_dir(home)
         write_json(home / "prepared.json", dict(job))
