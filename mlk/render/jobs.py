@@ -8,8 +8,8 @@
 
 - init container `storage-initializer` (mlk's image): `python -m mlk.storage.jobinit` materialises code
   and inputs, makes the output folders, and finds rank 0's address (see MASTER below).
-- container `training` (the environment's image): the bound command under /bin/sh, its output copied to
-  the rank's log file, its exit code written to .mlk/exit-code at the end.
+- container `training` (the environment's image): the launcher (mlk.render.joblauncher) runs the bound
+  command once per process, each one's output copied to its rank's log file, and writes the exit code.
 - container `uploader` (mlk's image): `python -m mlk.storage.jobupload` waits for that file; on rank 0
   it uploads every output and the artifacts, then exits with the command's code (so the pod fails as the
   command did). The storage Secret is the job's read-write SAS (the operator makes it).
@@ -17,7 +17,7 @@
 MASTER: MASTER_ADDR is rank 0's stable DNS name (`<job>-0.<service>` through the headless Service's
 subdomain), and the storage-initializer replaces it by rank 0's pod IP, exchanged through the workspace's
 storage, which every pod reaches: a cluster without DNS for pods (the test node) rendezvouses as well.
-process_count_per_instance above 1 (torchrun's launcher) is not supported here: a ValueError.
+Each pod runs process_count_per_instance processes (pytorch, mpi) through mlk.render.joblauncher.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlk.render import names, pod
+from mlk.render.joblauncher import PROCESSES_ENV, launcher
 from mlk.render.objects import POD_SECURITY, TMP_VOLUME, azure_tolerations, container_security, meta, tmp_mount
 from mlk.specs.quantity import docker_size
 
@@ -38,15 +39,6 @@ BATCH_INDEX = "batch.kubernetes.io/job-completion-index"
 VOLCANO_INDEX, VOLCANO_TASK = "volcano.sh/task-index", "worker"
 STORAGE_ENV = "MLK_STORAGE_CONFIG"
 TRAINING, INITIALIZER, UPLOADER = "training", "storage-initializer", "uploader"
-WRAPPER = (
-    # the rendezvous found by the storage-initializer wins over the DNS name; the command's output goes to
-    # the pod's log and to the rank's log file; its exit code is written last (the uploader waits for it)
-    f"m={STATE_DIR}; "
-    'if [ -f "$m/rendezvous.env" ]; then . "$m/rendezvous.env"; export MASTER_ADDR; fi; '
-    'mkdir -p "$m/user_logs"; '
-    '{ /bin/sh -c "$1"; echo $? > "$m/exit-code.part"; } 2>&1 | tee "$m/user_logs/std_log_process_$RANK.txt"; '
-    'mv "$m/exit-code.part" "$m/exit-code"; exit "$(cat "$m/exit-code")"'
-)
 
 
 def object_name(job: str) -> str:
@@ -80,19 +72,18 @@ def bound_paths(job: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]
 
 
 def _processes(job: Mapping[str, Any]) -> int:
-    count = int((job.get("distribution") or {}).get("process_count_per_instance") or 1)
-    if count > 1:
-        raise ValueError(
-            "distribution.process_count_per_instance above 1 is not supported on Kubernetes yet: "
-            "use one process per instance (instance_count), or start the processes in the command (torchrun)"
-        )
-    return count
+    """Processes per pod: pytorch's and mpi's process_count_per_instance (the launcher starts them)."""
+    distribution = job.get("distribution") or {}
+    if str(distribution.get("type", "")).lower() not in ("pytorch", "mpi"):
+        return 1
+    return max(1, int(distribution.get("process_count_per_instance") or 1))
 
 
 def training_env(job: Mapping[str, Any], master: str, index_key: str) -> list[dict[str, Any]]:
     """Azure's and torch.distributed's variables, then the user's (which may override them)."""
     rank = {"fieldRef": {"fieldPath": f"metadata.annotations['{index_key}']"}}
-    world = int(job.get("instance_count") or 1) * _processes(job)
+    processes = _processes(job)
+    world = int(job.get("instance_count") or 1) * processes
     system: dict[str, str | None] = {
         "AZUREML_RUN_ID": str(job["name"]),
         "AZUREML_ARM_WORKSPACE_NAME": str(job.get("workspace") or "") or None,
@@ -100,8 +91,8 @@ def training_env(job: Mapping[str, Any], master: str, index_key: str) -> list[di
         "MASTER_ADDR": master,
         "MASTER_PORT": str(MASTER_PORT),
         "WORLD_SIZE": str(world),
-        "RANK": "$(NODE_RANK)",
-        "LOCAL_RANK": "0",
+        "LOCAL_WORLD_SIZE": str(processes),
+        PROCESSES_ENV: str(processes),  # the launcher sets each process's RANK and LOCAL_RANK
         "MLFLOW_TRACKING_URI": job.get("tracking_uri"),
         "MLFLOW_RUN_ID": job.get("run_id"),
         "MLFLOW_EXPERIMENT_NAME": str(job.get("experiment_name") or "") or None,
@@ -175,7 +166,7 @@ def pod_spec(
     training = {
         "name": TRAINING,
         "image": image,
-        "command": ["/bin/sh", "-c", literal(WRAPPER), "mlk-job", literal(command)],
+        "command": ["/bin/sh", "-c", literal(launcher(STATE_DIR)), "mlk-job", literal(command)],
         "workingDir": CODE_DIR,
         "env": training_env(job, master, index_key),
         "resources": res,

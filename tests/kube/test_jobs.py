@@ -92,22 +92,27 @@ def test_two_instances_rendezvous_and_upload_their_output(kube: KubeEnv, trainin
 TRAIN = Path(__file__).parent / "trainapp"
 
 
+def mlk(*args: str) -> Result:
+    result = run_mlk(*args, cwd=TRAIN)
+    assert result.exit_code == 0, f"mlk {' '.join(args)} → {result.exit_code}\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def ended(kube: KubeEnv, job: str) -> str:
+    def status() -> str | None:
+        now = mlk("job", "show", "-n", job, "--query", "status", "-o", "tsv").stdout.strip()
+        return now if now in ("Completed", "Failed", "Canceled") else None
+
+    found: str = kube.wait_for(f"job {job} to end", status, timeout=180)
+    return found
+
+
 def test_train_register_deploy_on_the_cluster(kube: KubeEnv, training: KubeCompute) -> None:
     """The whole loop through the CLI, as a user runs it: the job on the cluster, the model registered from
     its output, deployed to the same cluster and scored."""
 
-    def mlk(*args: str) -> Result:
-        result = run_mlk(*args, cwd=TRAIN)
-        assert result.exit_code == 0, f"mlk {' '.join(args)} → {result.exit_code}\n{result.stdout}\n{result.stderr}"
-        return result
-
     mlk("job", "create", "-f", "job.yml", "-n", "mean_job")
-
-    def ended() -> str | None:
-        status = mlk("job", "show", "-n", "mean_job", "--query", "status", "-o", "tsv").stdout.strip()
-        return status if status in ("Completed", "Failed", "Canceled") else None
-
-    status = kube.wait_for("the training job to end", ended, timeout=180)
+    status = ended(kube, "mean_job")
     streamed = mlk("job", "stream", "-n", "mean_job")
     assert status == "Completed", streamed.stdout + streamed.stderr
     assert "trained on 4 rows: mean 4.0" in streamed.stdout
@@ -120,3 +125,15 @@ def test_train_register_deploy_on_the_cluster(kube: KubeEnv, training: KubeCompu
     answer = json.loads(mlk("online-endpoint", "invoke", "-n", "trained-ep", "-r", "request.json", "-o", "tsv").stdout)
     assert answer == {"mean": 4.0, "distances": [0.0, 2.0]}
     mlk("online-endpoint", "delete", "-n", "trained-ep", "--yes")
+
+
+def test_two_processes_in_each_of_two_pods_meet(kube: KubeEnv, training: KubeCompute, tmp_path: Path) -> None:
+    """process_count_per_instance: the launcher starts two ranked processes in each pod; all four meet."""
+    mlk("job", "create", "-f", "ranks.yml", "-n", "ranks_job")
+    status = ended(kube, "ranks_job")
+    streamed = mlk("job", "stream", "-n", "ranks_job")
+    assert status == "Completed", streamed.stdout + streamed.stderr
+    assert "rank 3 of 4, node 1, local rank 1" in streamed.stdout
+    mlk("job", "download", "-n", "ranks_job", "--output-name", "result", "--download-path", str(tmp_path))
+    world = json.loads((tmp_path / "named-outputs/result/world.json").read_text())
+    assert world == {"world": 4, "nodes": {"0": "0", "1": "0", "2": "1", "3": "1"}}

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from typing import Any
-
-import pytest
 
 from mlk.render import default_instance_type
 from mlk.render.crdcheck import cr_problems
 from mlk.render.crds import job_crd
 from mlk.render.extension import extension_manifests
+from mlk.render.joblauncher import launcher
 from mlk.render.jobs import MOUNT_ROOT, bound_paths, job_objects, literal
 from mlk.render.options import ExtensionOptions
 from mlk.specs.bindings import bind
@@ -86,7 +87,8 @@ def test_indexed_job_and_headless_service() -> None:
     assert env["NODE_RANK"] == {
         "fieldRef": {"fieldPath": "metadata.annotations['batch.kubernetes.io/job-completion-index']"}
     }
-    assert (env["WORLD_SIZE"], env["RANK"], env["LOCAL_RANK"]) == ("2", "$(NODE_RANK)", "0")
+    assert (env["WORLD_SIZE"], env["LOCAL_WORLD_SIZE"], env["MLK_PROCESSES"]) == ("2", "1", "1")
+    assert "RANK" not in env  # the launcher sets RANK and LOCAL_RANK for each process it starts
     assert env["MASTER_ADDR"] == "calm-apple-42-0.calm-apple-42" and env["MASTER_PORT"] == "29500"
     assert env["AZUREML_RUN_ID"] == "calm_apple_42"
     assert env["SEED"] == "7" and env["COST"] == "$$(HOME)"  # the user's text, safe from $(VAR) expansion
@@ -120,10 +122,29 @@ def test_volcano_job_is_gang_scheduled_in_its_queue() -> None:
     assert_valid([as_batch])
 
 
-def test_several_processes_per_instance_are_refused() -> None:
+def test_several_processes_per_instance_are_launched_in_each_pod() -> None:
     job = {**JOB, "distribution": {"type": "pytorch", "process_count_per_instance": 4}}
-    with pytest.raises(ValueError, match="process_count_per_instance"):
-        _objects(job)
+    training = _objects(job)[1]["spec"]["template"]["spec"]["containers"][0]
+    env = _env(training)
+    assert (env["WORLD_SIZE"], env["LOCAL_WORLD_SIZE"], env["MLK_PROCESSES"]) == ("8", "4", "4")
+    tensorflow = {**JOB, "distribution": {"type": "tensorflow", "worker_count": 2}}
+    assert _env(_objects(tensorflow)[1]["spec"]["template"]["spec"]["containers"][0])["MLK_PROCESSES"] == "1"
+
+
+def test_the_launcher_ranks_each_process_and_keeps_the_first_failure(tmp_path: Path) -> None:
+    script = launcher(str(tmp_path))
+    command = 'echo "rank $RANK local $LOCAL_RANK"; [ "$LOCAL_RANK" = 2 ] && exit 7; exit 0'
+    done = subprocess.run(
+        ["/bin/sh", "-c", script, "mlk-job", command],
+        env={"PATH": "/usr/bin:/bin", "NODE_RANK": "1", "MLK_PROCESSES": "3"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 7 and (tmp_path / "exit-code").read_text().strip() == "7"
+    logs = sorted(p.name for p in (tmp_path / "user_logs").iterdir())
+    assert logs == ["std_log_process_3.txt", "std_log_process_4.txt", "std_log_process_5.txt"]
+    assert (tmp_path / "user_logs/std_log_process_5.txt").read_text() == "rank 5 local 2\n"
 
 
 def test_the_amljob_crd_takes_a_prepared_job_and_comes_with_training_only() -> None:
