@@ -88,7 +88,8 @@ class JobRunner(Protocol):
 
     def poll_job(self, name: str) -> dict[str, Any]:
         """What the runner knows now: `status`, and where known `error`, `start_time`, `end_time`,
-        `outputs` (output name → manifest digest, once uploaded)."""
+        `outputs` (output name → manifest digest, once uploaded). The runner keeps the workspace's
+        status.json in step (this machine's runner writes it as it goes; a cluster's is copied here)."""
         ...
 
     def cancel_job(self, name: str) -> None: ...

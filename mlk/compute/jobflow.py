@@ -34,7 +34,11 @@ def create(ws: Workspace, spec: Mapping[str, Any], *, name: str | None, local: b
     runner = placement.job_runner(ws, compute)
     prepared = jobs.prepare(ws, spec, chosen, str(compute["name"]), say)
     jobs.save_record(ws, chosen, {"spec": dict(spec), "compute": compute["name"], "created": time.time()})
-    runner.start_job(dict(prepared), say=say)
+    try:
+        runner.start_job(dict(prepared), say=say)
+    except MlkError as exc:  # the job is recorded: it shows why it never started (an image build, the cluster)
+        jobs.save_status(ws, chosen, {"status": "Failed", "error": f"the job did not start: {exc.message}"})
+        raise
     return show(ws, chosen, metrics=False)
 
 
@@ -63,8 +67,9 @@ def _metrics(ws: Workspace, status: Mapping[str, Any]) -> dict[str, Any]:
 
 def show(ws: Workspace, name: str, *, metrics: bool = True) -> dict[str, Any]:
     record = jobs.record(ws, name)
-    status = placement.job_runner(ws, computes.get(ws, record["compute"])).poll_job(name)
-    jobs.save_status(ws, name, status)
+    status = jobs.status_of(ws, name)
+    if not jobs.is_terminal(status):  # an ended job's last report stands, even once its pods are gone
+        status = placement.job_runner(ws, computes.get(ws, record["compute"])).poll_job(name)
     return view(ws, name, record, status, _metrics(ws, status) if metrics else {})
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from mlk.kube import deployments, endpoints, invoke, jobs
+from mlk.workspace import jobs as job_records
 from mlk.workspace import state as desired
 from mlk.workspace.home import Workspace
 
@@ -94,7 +95,9 @@ class KubeCompute:
         jobs.start(self.ws, job, self.compute, say)
 
     def poll_job(self, name: str) -> dict[str, Any]:
-        return jobs.poll(self.ws, self.compute, name)
+        status = jobs.poll(self.ws, self.compute, name)
+        job_records.save_status(self.ws, name, status)  # what `job list` shows without asking the cluster
+        return status
 
     def cancel_job(self, name: str) -> None:
         jobs.cancel(self.ws, self.compute, name)

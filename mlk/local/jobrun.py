@@ -210,6 +210,8 @@ def main(workspace: str, name: str) -> None:
     ws = open_workspace(workspace, create=False)
     job: Prepared = read_json(jobs.folder(ws, name) / "prepared.json", None)
     run = Run(ws, job)
+    if jobs.is_terminal(run.status):  # canceled before this runner got going
+        return
     import os
 
     run.report(run.status.get("status", "Queued"), runner={"pid": os.getpid(), "started": start_time(os.getpid())})
