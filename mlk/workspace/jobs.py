@@ -127,6 +127,7 @@ def prepare(ws: Workspace, spec: Mapping[str, Any], name: str, compute: str, say
     resources = spec.get("resources") or {}
     limits = spec.get("limits") or {}
     distribution = spec.get("distribution")
+    environment = environment_definition(ws, spec["environment"])  # first: a bad name uploads nothing
     return {
         "name": name,
         "workspace": ws.name,
@@ -134,7 +135,7 @@ def prepare(ws: Workspace, spec: Mapping[str, Any], name: str, compute: str, say
         "display_name": str(spec.get("display_name") or name),
         "command": str(spec["command"]),
         "code": _code(ws, spec.get("code"), say),
-        "environment": environment_definition(ws, spec["environment"]),
+        "environment": environment,
         "environment_variables": {k: literal_text(v) for k, v in (spec.get("environment_variables") or {}).items()},
         "inputs": _inputs(ws, spec.get("inputs") or {}, say),
         "outputs": _outputs(spec.get("outputs") or {}),

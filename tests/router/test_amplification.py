@@ -3,6 +3,7 @@ and reach the log cut short, and the 401/404 lines it can provoke at will are th
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from pathlib import Path
@@ -90,10 +91,16 @@ def test_connections_past_the_cap_get_503_and_the_listener_stays_up(runner, tmp_
             )
         )
         assert limit > 1024  # raised at start to the hard limit
-        deadline = time.monotonic() + 5  # the refusals are logged once a second
-        while "3 connection(s) refused with 503" not in router.log.read_text() and time.monotonic() < deadline:
+
+        # The refusals are logged once a second, summed. The health check above may itself have been refused
+        # (and retried) if it came before the router saw the released connection close: 3 or more, then.
+        def refused() -> int:
+            return sum(int(n) for n in re.findall(r"(\d+) connection\(s\) refused with 503", router.log.read_text()))
+
+        deadline = time.monotonic() + 5
+        while refused() < 3 and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert "3 connection(s) refused with 503" in router.log.read_text()
+        assert refused() >= 3
     finally:
         for conn in held:
             conn.close()
