@@ -15,7 +15,7 @@ from mlk.compute.base import JobRunner, Say
 from mlk.errors import ConflictError, ExternalError, MlkError, NotFoundError
 from mlk.workspace import arm, computes, jobs
 from mlk.workspace.home import Workspace
-from mlk.workspace.jobrecords import ARTIFACTS
+from mlk.workspace.jobrecords import ARTIFACTS, DEFAULT_OUTPUT, output_name
 
 NAMED_OUTPUTS = "named-outputs"
 """Where `job download` puts a named output, as az ml does (the default output goes to artifacts/)."""
@@ -24,6 +24,12 @@ NAMED_OUTPUTS = "named-outputs"
 def _runner(ws: Workspace, name: str) -> JobRunner:
     record = jobs.record(ws, name)
     return placement.job_runner(ws, computes.get(ws, record["compute"]))
+
+
+def _status(ws: Workspace, name: str) -> dict[str, Any]:
+    """An ended job's last report (it stands even once its pods are gone); else what its runner says now."""
+    status = jobs.status_of(ws, name)
+    return status if jobs.is_terminal(status) else _runner(ws, name).poll_job(name)
 
 
 def create(ws: Workspace, spec: Mapping[str, Any], *, name: str | None, local: bool, say: Say) -> dict[str, Any]:
@@ -66,11 +72,8 @@ def _metrics(ws: Workspace, status: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def show(ws: Workspace, name: str, *, metrics: bool = True) -> dict[str, Any]:
-    record = jobs.record(ws, name)
-    status = jobs.status_of(ws, name)
-    if not jobs.is_terminal(status):  # an ended job's last report stands, even once its pods are gone
-        status = placement.job_runner(ws, computes.get(ws, record["compute"])).poll_job(name)
-    return view(ws, name, record, status, _metrics(ws, status) if metrics else {})
+    status = _status(ws, name)
+    return view(ws, name, jobs.record(ws, name), status, _metrics(ws, status) if metrics else {})
 
 
 def view(
@@ -114,10 +117,7 @@ def view(
 def listing(ws: Workspace) -> list[dict[str, Any]]:
     rows = []
     for name in reversed(jobs.names(ws)):
-        status = jobs.status_of(ws, name)
-        if not jobs.is_terminal(status):
-            status = _runner(ws, name).poll_job(name)
-        rows.append(view(ws, name, jobs.record(ws, name), status, {}))
+        rows.append(view(ws, name, jobs.record(ws, name), _status(ws, name), {}))
     return rows
 
 
@@ -143,15 +143,15 @@ def download(ws: Workspace, name: str, *, output: str | None, every: bool, to: P
 
     record = jobs.record(ws, name)
     declared = list((record["spec"].get("outputs") or {}).keys())
-    if output is not None and output not in (*declared, ARTIFACTS, "default"):
+    if output is not None and output not in (*declared, ARTIFACTS, DEFAULT_OUTPUT):
         raise NotFoundError(
             f"job '{name}' has no output '{output}'", hint="its outputs: " + ", ".join([ARTIFACTS, *declared])
         )
     wanted = [*declared, ARTIFACTS] if every else [output or ARTIFACTS]
     written = []
-    for each in wanted:
-        source = output_path(ws, name, ARTIFACTS if each == "default" else each)
-        target = to / ARTIFACTS if each in (ARTIFACTS, "default") else to / NAMED_OUTPUTS / each
+    for each in map(output_name, wanted):
+        source = output_path(ws, name, each)
+        target = to / ARTIFACTS if each == ARTIFACTS else to / NAMED_OUTPUTS / each
         if source.is_dir():
             shutil.copytree(source, target, dirs_exist_ok=True)
         else:

@@ -49,7 +49,8 @@ def log_name(rank: int, processes: int) -> str:
     return "std_log.txt" if processes == 1 else f"std_log_process_{rank}.txt"
 
 
-def _free_ports(count: int) -> list[int]:
+def free_ports(count: int) -> list[int]:
+    """`count` distinct ports free on 127.0.0.1 now (each chosen by the kernel)."""
     sockets = [socket.socket() for _ in range(count)]
     try:
         for each in sockets:
@@ -62,7 +63,7 @@ def _free_ports(count: int) -> list[int]:
 
 def rank_environments(job: Prepared, shape: Layout) -> list[dict[str, str]]:
     """The variables that tell each process who it is (the same names the cluster's pods get)."""
-    ports = _free_ports(1 + (shape.processes if shape.kind == "tensorflow" else 0))
+    ports = free_ports(1 + (shape.processes if shape.kind == "tensorflow" else 0))
     out = []
     for rank in range(shape.processes):
         env = {

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from mlk.errors import ExternalError
 from mlk.lifetime import die_with_parent, kill_orphaned_group, spawn_detached, start_time
+from mlk.local.jobprocs import free_ports
 from mlk.workspace import jobs
 from mlk.workspace.files import open_private, private_dir, read_json, write_json, write_private
 from mlk.workspace.home import Workspace, open_workspace
@@ -115,14 +116,6 @@ def ensure(ws: Workspace, say: jobs.Say | None = None) -> Tracking:
     raise ExternalError("the MLflow tracking server did not start", hint=f"see {log}")
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _auth_config(ws: Workspace, credentials: dict[str, str]) -> Path:
     path = _folder(ws) / "auth.ini"
     text = (
@@ -176,7 +169,7 @@ def host(ws: Workspace) -> None:
     env = ensure_env(SERVER, ws.envs, extra_requirements=(), on_output=print)
     credentials = _credentials(ws)
     artifacts_root(ws).mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_ports(1)[0]
     uri = f"http://127.0.0.1:{port}"
     server_env = {
         **os.environ,

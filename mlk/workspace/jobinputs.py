@@ -21,7 +21,7 @@ from typing import Any
 from mlk.errors import ExternalError, NotFoundError, UsageError
 from mlk.workspace import assets
 from mlk.workspace.home import Workspace
-from mlk.workspace.jobrecords import ARTIFACTS, DEFAULT_OUTPUT, PreparedInput
+from mlk.workspace.jobrecords import PreparedInput, output_name
 
 Say = Callable[[str], None]
 JOB_PATH = re.compile(r"^azureml://jobs/(?P<job>[^/]+)/outputs/(?P<output>[^/]+)(?:/paths/(?P<sub>.*))?$")
@@ -39,8 +39,7 @@ def _parse_job_path(path: str) -> tuple[str, str, str]:
             f"'{path}' is not a job output path",
             hint="azureml://jobs/<job>/outputs/<output>, or .../outputs/artifacts/paths/<folder>",
         )
-    output = ARTIFACTS if match["output"] == DEFAULT_OUTPUT else match["output"]
-    return match["job"], output, (match["sub"] or "").strip("/")
+    return match["job"], output_name(match["output"]), (match["sub"] or "").strip("/")
 
 
 def output_digest(ws: Workspace, job: str, output: str) -> str:

@@ -16,6 +16,13 @@ ARTIFACTS = "artifacts"
 """The output every job has, as in Azure: ./outputs, ./logs, user_logs/ and what MLflow logged."""
 DEFAULT_OUTPUT = "default"
 """Azure's other name for the same output (`--output-name default`)."""
+
+
+def output_name(name: str) -> str:
+    """An output's one name: Azure's `default` is `artifacts`."""
+    return ARTIFACTS if name == DEFAULT_OUTPUT else name
+
+
 LITERAL = "literal"
 
 
