@@ -169,25 +169,35 @@ def delete(
         teardown.delete(cluster, namespace, extension.render(options), force=force, say=console.info)
 
 
-@command(app, "build-image", help="Build mlk's own image (operator, router, storage-initializer, server).")
+@command(
+    app,
+    "build-image",
+    help="Build mlk's own image (operator, router, storage-initializer, server), or with --tracking the MLflow "
+    "tracking server's (enableTraining).",
+)
 def build_image(
     base_image: Annotated[
         str, typer.Option("--base-image", help="A Debian-like image with Python 3.11+ (used when local).")
     ] = "python:3.11-slim",
     push: Annotated[str | None, typer.Option("--push", help="Registry to push to, HOST[:PORT][/PREFIX].")] = None,
     pull: Annotated[str, typer.Option("--pull", help="Base image: missing (default), always or never.")] = "missing",
+    tracking: Annotated[
+        bool, typer.Option("--tracking", help="The tracking server's image instead (the trackingImage setting).")
+    ] = False,
 ) -> None:
     from mlk.cli.builds_view import live_lines
     from mlk.workspace import system_image
     from mlk.workspace.home import open_workspace
 
     ws = open_workspace(console.settings.workspace)
-    with live_lines("building mlk's image") as on_lines:
+    part = "tracking" if tracking else "system"
+    with live_lines(f"building mlk's {part} image") as on_lines:
         result = system_image.ensure_system_image(
-            ws, base=base_image, say=console.info, on_lines=on_lines, push_to=push, pull=pull
+            ws, base=base_image, say=console.info, on_lines=on_lines, push_to=push, pull=pull, part=part
         )
     console.info(f"image {result.describe()}")
-    console.info(f"install with it: mlk extension install --system-image {result.reference} --config ...")
+    use = f"--config trackingImage={result.reference}" if tracking else f"--system-image {result.reference}"
+    console.info(f"install with it: mlk extension install {use} --config ...")
     console.result(
         {"image": result.reference, "tag": result.tag, "reused": result.reused, "seconds": round(result.seconds, 2)}
     )

@@ -58,10 +58,14 @@ def _when(moment: Any) -> str | None:
 
 
 def _metrics(ws: Workspace, status: Mapping[str, Any]) -> dict[str, Any]:
-    """The run's latest metrics and its params, from the workspace's tracking server (this machine)."""
+    """The run's latest metrics and its params: as a cluster's runner reports them (its operator copies
+    them from the cluster's tracking server), else from the workspace's tracking server on this machine."""
+    if "metrics" in status:
+        return {"metrics": status["metrics"], "params": status.get("params") or {}}
     if not status.get("run_id"):
         return {}
-    from mlk.local import mlflowrest, tracking
+    from mlk.local import tracking
+    from mlk.storage import mlflowrest
 
     try:
         server = tracking.ensure(ws)

@@ -88,13 +88,35 @@ def write_manifests(objects: Sequence[Mapping[str, Any]], output_dir: Path | Non
     return f"{len(objects)} manifests written to {output_dir}"
 
 
+def ensure_tracking_secret(cluster: Cluster, namespace: str) -> None:
+    """The tracking server's credentials, made once: kept as they are on every later install or update
+    (the server's auth database holds the admin password it first started with)."""
+    import secrets
+
+    from mlk.render import names
+    from mlk.render.tracking import auth_secret_data
+
+    if cluster.get("v1", "Secret", names.TRACKING_SECRET, namespace) is not None:
+        return
+    data = auth_secret_data(secrets.token_urlsafe(24), secrets.token_urlsafe(32))
+    labels = names.base_labels("tracking")
+    metadata = {"name": names.TRACKING_SECRET, "namespace": namespace, "labels": labels}
+    cluster.apply({"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": metadata, "stringData": data})
+
+
 def apply(cluster: Cluster, objects: Sequence[Mapping[str, Any]], say: Say) -> None:
-    """Apply in order; after the CRDs, wait until they are established (their kinds exist for what follows)."""
+    """Apply in order; after the CRDs, wait until they are established (their kinds exist for what follows).
+    With the tracking server among them, its Secret is made (once) right after the Namespace."""
+    from mlk.render import names
+
     crds = [o for o in objects if o["kind"] == "CustomResourceDefinition"]
+    tracking = any(o["kind"] == "Deployment" and o["metadata"]["name"] == names.TRACKING for o in objects)
     for obj in objects:
         if obj["kind"] in ("Namespace", "CustomResourceDefinition"):
             teardown.wait_gone_if_terminating(cluster, obj, say)
         cluster.apply(dict(obj))
+        if obj["kind"] == "Namespace" and tracking:
+            ensure_tracking_secret(cluster, str(obj["metadata"]["name"]))
         if crds and obj is crds[-1]:
             _wait_established(cluster, [c["metadata"]["name"] for c in crds])
             cluster.refresh()

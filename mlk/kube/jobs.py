@@ -86,9 +86,11 @@ def poll(ws: Workspace, compute: Mapping[str, Any], name: str) -> dict[str, Any]
         raise NotFoundError(f"job '{name}' is not in {compute['name']}/{compute['namespace']}")
     status = cr.get("status") or {}
     out: dict[str, Any] = {"status": status.get("status") or "NotStarted"}
-    for key in ("error", "start_time", "end_time"):
+    for key in ("error", "start_time", "end_time", "run_id"):
         if status.get(key):
             out[key] = status[key]
+    if status.get("run_id"):  # the operator copies the run's latest metrics from the cluster's tracking server
+        out["metrics"], out["params"] = status.get("metrics") or {}, status.get("params") or {}
     if out["status"] in TERMINAL:
         out["outputs"] = outputs(ws, cr["spec"])
     return out

@@ -19,8 +19,9 @@ from typing import Any
 
 from mlk.errors import MlkError
 from mlk.lifetime import start_time
-from mlk.local import joboutputs, jobprocs, mlflowrest, tracking
+from mlk.local import joboutputs, jobprocs, tracking
 from mlk.specs.bindings import bind
+from mlk.storage import mlflowrest
 from mlk.workspace import jobs
 from mlk.workspace.files import read_json
 from mlk.workspace.home import Workspace, open_workspace

@@ -10,7 +10,6 @@ no job has run and nothing has asked for it for IDLE seconds.
 
 from __future__ import annotations
 
-import base64
 import fcntl
 import os
 import secrets
@@ -25,11 +24,13 @@ from pathlib import Path
 from mlk.errors import ExternalError
 from mlk.lifetime import die_with_parent, kill_orphaned_group, spawn_detached, start_time
 from mlk.local.jobprocs import free_ports
+from mlk.render.tracking import MLFLOW_SERVER
+from mlk.storage import mlflowrest
 from mlk.workspace import jobs
 from mlk.workspace.files import open_private, private_dir, read_json, write_json, write_private
 from mlk.workspace.home import Workspace, open_workspace
 
-SERVER = {"conda_file": {"name": "mlk-tracking", "dependencies": [{"pip": ["mlflow[auth]>=3.1,<4"]}]}}
+SERVER = {"conda_file": {"name": "mlk-tracking", "dependencies": [{"pip": [MLFLOW_SERVER]}]}}
 """The tracking server's environment (an environment like any other: built once, shared by workspaces)."""
 IDLE = float(os.environ.get("MLK_TRACKING_IDLE", "900"))
 START_TIMEOUT = 300.0
@@ -45,8 +46,7 @@ class Tracking:
 
     @property
     def auth(self) -> str:
-        token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
-        return f"Basic {token}"
+        return mlflowrest.basic_auth(self.username, self.password)
 
     def job_environment(self) -> dict[str, str]:
         return {

@@ -1,23 +1,26 @@
 """The AmlJob controller (enableTraining): a command job becomes its workload (mlk.render.jobs), and its
 status follows the pods with Azure's statuses and the real reasons.
 
-Create → the job's read-write storage Secret, its pull Secret, then the indexed Job and headless Service
-(or the Volcano Job), all owned by the AmlJob: deleting it deletes them. A timer reads the pods and the
-Job every few seconds until the status is terminal; `job_status` is the pure mapping. A job failing for
+Create → the job's read-write storage Secret, its pull Secret, its MLflow run and credentials Secret
+(mlk.operator.tracking), then the indexed Job and headless Service (or the Volcano Job), all owned by the
+AmlJob: deleting it deletes them. A timer reads the pods and the Job every few seconds until the status is
+terminal (and the run is closed), copying the run's metrics into the status; `job_status` is the pure
+mapping. A job failing for
 a reason its pods cannot get over (Unschedulable, an image that cannot be pulled, OOMKilled) has its
 workload deleted, so nothing waits on forever; a command's own failure ends its pods by itself.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import kopf
 
-from mlk.errors import SpecError
-from mlk.operator import registry, storage
+from mlk.errors import MlkError, SpecError
+from mlk.operator import registry, storage, tracking
 from mlk.operator.handlers import SYSTEM_IMAGE, cluster
 from mlk.operator.status import WAITING_FAILURES
 from mlk.render import names
@@ -28,6 +31,9 @@ from mlk.specs.bindings import bind
 TERMINAL = ("Completed", "Failed", "Canceled")
 """As mlk.compute.base.JOB_TERMINAL (the operator sits below compute)."""
 POLL_S = 2.0
+METRICS_EVERY_S = 10.0
+TRACKING_RETRIES = 12
+"""Tries (5 s apart) to open a job's run while the tracking server starts; then the job runs untracked."""
 LOG_LINES = 30
 
 
@@ -146,9 +152,31 @@ def _job_secret(body: Mapping[str, Any], source: str, timeout: int | None) -> st
     return name
 
 
+def _tracked(body: kopf.Body, job: Mapping[str, Any], patch: kopf.Patch, retry: int) -> tuple[dict[str, str], str]:
+    """The job's MLflow run (opened once: a resumed job keeps its own) and its credentials Secret:
+    ({tracking_uri, run_id, experiment_id}, the Secret's name); ({}, "") without a tracking server."""
+    found = tracking.server()
+    if found is None:
+        return {}, ""
+    status = body.get("status") or {}
+    run = {k: str(status[k]) for k in ("run_id", "experiment_id") if status.get(k)}
+    if "run_id" not in run:
+        try:
+            run = tracking.start_run(found, job)
+        except MlkError as exc:
+            if retry < TRACKING_RETRIES:
+                raise kopf.TemporaryError(f"the tracking server: {exc.message}", delay=5) from exc
+            patch.status["message"] = f"running without MLflow tracking: {exc.message}"
+            return {}, ""
+        patch.status.update({**run, "metrics": {}, "params": {}})
+    name = names.k8s_name(object_name(str(body["metadata"]["name"])), "tracking")
+    cluster().apply(owned_by(tracking.job_secret(found, name, str(body["metadata"]["namespace"])), body))
+    return {"tracking_uri": found.uri, **run}, name
+
+
 @kopf.on.resume(names.GROUP, names.VERSION, "amljobs")
 @kopf.on.create(names.GROUP, names.VERSION, "amljobs")
-def start_job(body: kopf.Body, namespace: str | None, spec: kopf.Spec, patch: kopf.Patch, **_: Any) -> None:
+def start_job(body: kopf.Body, namespace: str | None, spec: kopf.Spec, patch: kopf.Patch, retry: int, **_: Any) -> None:
     assert namespace is not None  # AmlJob is namespaced
     if (body.get("status") or {}).get("status") in TERMINAL:
         return
@@ -157,8 +185,9 @@ def start_job(body: kopf.Body, namespace: str | None, spec: kopf.Spec, patch: ko
         instance_type = _instance_type(job)
         secret = _job_secret(body, str(job["storage_secret"]), job.get("timeout"))
         pull = registry.ensure(cluster(), body, str(job["registry_secret"])) if job.get("registry_secret") else None
+        run, credentials = _tracked(body, job, patch, retry)
         objects = job_objects(
-            job,
+            {**job, **run},
             namespace=namespace,
             queue=job.get("queue"),
             command=bind(str(job["command"]), *bound_paths(job)),
@@ -168,6 +197,7 @@ def start_job(body: kopf.Body, namespace: str | None, spec: kopf.Spec, patch: ko
             instance_type=instance_type,
             run_id=str(body["metadata"]["uid"]),
             image_pull_secret=pull or job.get("image_pull_secret"),
+            tracking_secret=credentials or None,
         )
     except (ValueError, KeyError) as exc:
         patch.status.update(_failed("InvalidSpec", str(exc)))
@@ -189,7 +219,36 @@ def _failed(reason: str, message: str) -> dict[str, Any]:
 
 
 def _active(status: Mapping[str, Any], **_: Any) -> bool:
-    return (status or {}).get("status") not in TERMINAL
+    """Followed until terminal, and then until its run is closed (a job the CLI canceled included)."""
+    status = status or {}
+    return status.get("status") not in TERMINAL or bool(status.get("run_id") and not status.get("run_ended"))
+
+
+_log = logging.getLogger(__name__)
+_copied: dict[str, float] = {}
+"""AmlJob uid → when its metrics were last copied (this operator process's memory: a restart copies anew)."""
+
+
+def _run_update(body: Mapping[str, Any], state: str) -> dict[str, Any]:
+    """The run's latest metrics and params every METRICS_EVERY_S, and its close once the job has ended."""
+    status, uid = body.get("status") or {}, str(body["metadata"]["uid"])
+    ended = state in TERMINAL
+    if not status.get("run_id") or (not ended and time.monotonic() - _copied.get(uid, 0.0) < METRICS_EVERY_S):
+        return {}
+    found = tracking.server()
+    if found is None:
+        return {"run_ended": True} if ended else {}
+    _copied[uid] = time.monotonic()
+    try:
+        update = tracking.latest(found, str(status["run_id"]))
+        if ended:
+            tracking.end_run(found, str(status["run_id"]), state)
+            update["run_ended"] = True
+            _copied.pop(uid, None)
+    except MlkError as exc:  # the server restarting: the next tick tries again
+        _log.warning("job %s: the tracking server: %s", body["metadata"]["name"], exc.message)
+        return {}
+    return update
 
 
 @kopf.timer(names.GROUP, names.VERSION, "amljobs", interval=POLL_S, when=_active)
@@ -201,6 +260,11 @@ def follow_job(body: kopf.Body, name: str, namespace: str | None, spec: kopf.Spe
     pods = cluster().list("v1", "Pod", namespace, label_selector=f"{LABEL_JOB}={obj}")
     state, error, explaining = job_status(workload, pods, int(spec.get("instance_count") or 1))
     previous = dict(body.get("status") or {})
+    if previous.get("status") in TERMINAL:  # ended (canceled by the CLI): only its run is left to close
+        closing = _run_update(body, str(previous["status"]))
+        if closing:
+            cluster().patch_status(names.API_VERSION, "AmlJob", name, {"status": closing}, namespace)
+        return
     update: dict[str, Any] = {"status": state, "message": None}
     if state in ("Running", "Finalizing", "Completed", "Failed") and not previous.get("start_time"):
         update["start_time"] = _now()
@@ -217,6 +281,7 @@ def follow_job(body: kopf.Body, name: str, namespace: str | None, spec: kopf.Spe
         update.update(_failed(*error[:1], message))
         if error[0] not in ("ExitCode",) and workload is not None:  # nothing else would end its pods
             cluster().delete(api, kind, obj, namespace)
+    update.update(_run_update(body, state))
     if any(previous.get(k) != v for k, v in update.items() if k not in ("start_time", "end_time")):
         current = cluster().get(names.API_VERSION, "AmlJob", name, namespace) or {}
         if (current.get("status") or {}).get("status") in TERMINAL:  # canceled meanwhile: the CLI's word stands

@@ -2,8 +2,8 @@
 
 Order: the Namespace; the CRDs (AmlJob's too with enableTraining; the caller waits for them to be
 Established before the InstanceType below); ServiceAccounts, ClusterRoles and bindings; the router's TLS
-Secret; the operator and the router (Deployment, PodDisruptionBudget, Service); the
-`defaultinstancetype`; the optional GPU DaemonSets.
+Secret; the operator and the router (Deployment, PodDisruptionBudget, Service); with enableTraining the
+MLflow tracking server (mlk.render.tracking); the `defaultinstancetype`; the optional GPU DaemonSets.
 The inference components appear only with enableInference (training alone needs Volcano, from Helm).
 
 Volcano and kube-prometheus-stack are large, versioned upstream charts: mlk does not re-render them but
@@ -21,7 +21,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from mlk.render import gpu, names, rbac, system
+from mlk.render import gpu, names, rbac, system, tracking
 from mlk.render.crds import crds, job_crd
 from mlk.render.crs import default_instance_type, instance_type_cr
 from mlk.render.options import PROMETHEUS_RELEASE, ExtensionOptions
@@ -76,6 +76,8 @@ def extension_manifests(options: ExtensionOptions) -> list[dict[str, Any]]:
         ]
     elif options.enable_training:  # the operator runs the job controller; nothing of inference comes along
         objects += [*rbac.service_accounts(options), *rbac.rbac(options), system.operator_deployment(options)]
+    if options.enable_training:  # its Secret is the installer's (kube.extension.ensure_tracking_secret)
+        objects += tracking.tracking_objects(options)
     objects.append(instance_type_cr(default_instance_type()))
     if options.install_nvidia_device_plugin:
         objects.append(gpu.nvidia_device_plugin(options))

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mlk.render import names, pod
+from mlk.render import names, pod, tracking
 from mlk.render.joblauncher import PROCESSES_ENV, launcher
 from mlk.render.objects import POD_SECURITY, TMP_VOLUME, azure_tolerations, container_security, meta, tmp_mount
 from mlk.specs.quantity import docker_size
@@ -38,6 +38,7 @@ LABEL_JOB = "mlk.dev/job"
 BATCH_INDEX = "batch.kubernetes.io/job-completion-index"
 VOLCANO_INDEX, VOLCANO_TASK = "volcano.sh/task-index", "worker"
 STORAGE_ENV = "MLK_STORAGE_CONFIG"
+UPLOAD_MODULE = "mlk.storage.jobupload"
 TRAINING, INITIALIZER, UPLOADER = "training", "storage-initializer", "uploader"
 
 
@@ -138,9 +139,11 @@ def pod_spec(
     run_id: str,
     volcano: bool,
     image_pull_secret: str | None = None,
+    tracking_secret: str | None = None,
 ) -> dict[str, Any]:
     """The pod every instance runs; its rank comes from the pod's index annotation. `command`: the job's
-    command with its bindings replaced by `bound_paths` (mlk.specs.bindings.bind)."""
+    command with its bindings replaced by `bound_paths` (mlk.specs.bindings.bind). `tracking_secret`: the
+    job's MLflow credentials (the training container logs, the uploader fetches what was logged)."""
     name, obj = str(job["name"]), object_name(str(job["name"]))
     index_key = VOLCANO_INDEX if volcano else BATCH_INDEX
     master = f"{obj}-{VOLCANO_TASK}-0.{obj}" if volcano else f"{obj}-0.{obj}"
@@ -168,12 +171,13 @@ def pod_spec(
         "image": image,
         "command": ["/bin/sh", "-c", literal(launcher(STATE_DIR)), "mlk-job", literal(command)],
         "workingDir": CODE_DIR,
-        "env": training_env(job, master, index_key),
+        "env": training_env(job, master, index_key) + tracking.credentials_env(tracking_secret),
         "resources": res,
         "securityContext": container_security(read_only_root=False),  # the command may write in its image
         "volumeMounts": mounts,
     }
     upload_args = ["--job", name, *[a for o in sorted(outputs) for a in ("--output", o)]]
+    upload_env = [*env, *tracking.run_env(job), *tracking.credentials_env(tracking_secret)]
     timeout = job.get("timeout")
     spec: dict[str, Any] = {
         "restartPolicy": "Never",
@@ -183,7 +187,7 @@ def pod_spec(
         "securityContext": POD_SECURITY,
         "activeDeadlineSeconds": int(timeout) if volcano and timeout else None,
         "initContainers": [_system_container(INITIALIZER, system_image, "mlk.storage.jobinit", init_args, env)],
-        "containers": [training, _system_container(UPLOADER, system_image, "mlk.storage.jobupload", upload_args, env)],
+        "containers": [training, _system_container(UPLOADER, system_image, UPLOAD_MODULE, upload_args, upload_env)],
         "volumes": volumes,
         "nodeSelector": dict(sorted((it_spec.get("nodeSelector") or {}).items())) or None,
         "tolerations": tolerations,

@@ -33,6 +33,9 @@ MANAGED_BY = "mlk"
 OPERATOR = "mlk-operator"
 ROUTER = "mlk-router"
 ROUTER_TLS_SECRET = "mlk-router-tls"
+TRACKING = "mlk-tracking"
+"""The MLflow tracking server's Deployment, Service and volume claim (enableTraining)."""
+TRACKING_SECRET = "mlk-tracking-auth"
 DEFAULT_INSTANCE_TYPE = "defaultinstancetype"
 
 MAX_LABEL = 63

@@ -24,6 +24,7 @@ from mlk.render import names
 
 DEFAULT_NAMESPACE = "mlk-system"
 SYSTEM_REPOSITORY = "ghcr.io/mlk-dev/mlk"
+TRACKING_REPOSITORY = "ghcr.io/mlk-dev/mlk-tracking"
 SERVICE_TYPES = ("LoadBalancer", "NodePort", "ClusterIP")
 HA_MIN_NODES = 3
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -55,6 +56,11 @@ def parse_node_label(text: str, setting: str) -> tuple[str, str | None] | None:
 def default_system_image() -> str:
     """mlk's own image (operator, router, storage-initializer), tagged with this mlk's version."""
     return f"{SYSTEM_REPOSITORY}:{mlk.__version__}"
+
+
+def default_tracking_image() -> str:
+    """The MLflow tracking server's image, as `mlk extension build-image` tags it."""
+    return f"{TRACKING_REPOSITORY}:{mlk.__version__}"
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,12 @@ class ExtensionOptions:
     prometheus_release: str | None = None
     """prometheusRelease: the Helm release of a kube-prometheus-stack already in the cluster (installPromOp
     must then be False); mlk's ServiceMonitors carry `release: <it>`."""
+    tracking_image: str = field(default_factory=default_tracking_image)
+    """trackingImage: MLflow's server, for the cluster's tracking server (enableTraining)."""
+    tracking_storage_class: str = ""
+    """trackingStorageClass: the StorageClass of its volume claim; empty: the cluster's default."""
+    tracking_storage_size: str = "10Gi"
+    """trackingStorageSize: the claim's size (runs, metrics and logged artifacts)."""
     namespace: str = DEFAULT_NAMESPACE
     system_image: str = field(default_factory=default_system_image)
     node_count: int | None = None
@@ -169,6 +181,9 @@ class ExtensionOptions:
             install_kube_state_metrics=config.get("installKubeStateMetrics", True) is True,
             gpu_node_selector=str(config.get("gpuNodeSelector", GPU_NODE_SELECTOR)).strip(),
             prometheus_release=config.get("prometheusRelease") or None,
+            tracking_image=str(config.get("trackingImage") or default_tracking_image()),
+            tracking_storage_class=str(config.get("trackingStorageClass") or ""),
+            tracking_storage_size=str(config.get("trackingStorageSize") or "10Gi"),
             namespace=namespace,
             system_image=system_image or default_system_image(),
             node_count=node_count,

@@ -2,7 +2,8 @@
 
 It waits for <dest>/.mlk/exit-code (the training container writes it when the command ends, success or
 failure), then on rank 0 uploads each output folder <dest>/outputs/<name> and the artifacts (the code
-folder's ./outputs and ./logs, and user_logs/std_log_process_<rank>.txt) as content-addressed trees, and
+folder's ./outputs and ./logs, user_logs/std_log_process_<rank>.txt, and what the job's MLflow run logged,
+fetched from the cluster's tracking server) as content-addressed trees, and
 writes their manifest digests at output_key (mlk.storage.jobkeys) last, so a reader never sees a digest
 whose tree is incomplete. It exits with the command's code, so the pod ends as the command did. The
 other ranks upload nothing (as on Azure, a job's outputs are rank 0's).
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mlk.errors import MlkError
-from mlk.storage import open_store
+from mlk.storage import mlflowrest, open_store
 from mlk.storage.cas import hash_tree, upload_tree
 from mlk.storage.config import StorageConfig
 from mlk.storage.jobinit import CONFIG_ENV, STATE
@@ -53,6 +54,13 @@ def artifacts_tree(dest: Path) -> Path:
             shutil.copytree(dest / "code" / part, root / part, symlinks=False)
     if (dest / STATE / "user_logs").is_dir():
         shutil.copytree(dest / STATE / "user_logs", root / "user_logs")
+    run = mlflowrest.from_environment()
+    if run is not None:
+        try:
+            count = mlflowrest.download_run(run[0], run[1], root, auth=run[2])
+            print(f"uploader: {count} files logged to MLflow run {run[1]}", flush=True)
+        except MlkError as exc:  # the outputs still go up; the run's artifacts stay on the tracking server
+            print(f"uploader: the MLflow run's artifacts: {exc.message}", file=sys.stderr, flush=True)
     return root
 
 

@@ -1,6 +1,8 @@
 """mlk's own image — the operator, the router, the storage-initializer and the server in one — built from
 the installed mlk for `mlk extension build-image` and the Docker runtime's initializer container. Made
-once per mlk version, runtime content, base image and CA certificates, like an environment's image."""
+once per mlk version, runtime content, base image and CA certificates, like an environment's image.
+With `part="tracking"` the same build makes the cluster's MLflow tracking server image instead: MLflow's
+server and nothing of mlk's dependencies (mlk.render.tracking runs it)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mlk.render.tracking import MLFLOW_SERVER
 from mlk.workspace import builds
 from mlk.workspace.home import Workspace
 
 SYSTEM_REPOSITORY = "mlk/system"
+TRACKING_REPOSITORY = "mlk/tracking"
 SYSTEM_EXCLUDED = {"uv", "docker"}  # the CLI's tools: the operator, router and initializer do not use them
 
 
@@ -41,9 +45,11 @@ def ensure_system_image(
     push_to: str | None = None,
     pull: str = "missing",
     engine: Any = None,
+    part: str = "system",
 ) -> builds.ImageResult:
     """mlk's own image (operator, router, storage-initializer, server): built from this mlk, once per
-    mlk version, runtime content, base image and CA certificates; pushed to `push_to` when given."""
+    mlk version, runtime content, base image and CA certificates; pushed to `push_to` when given.
+    `part="tracking"`: the tracking server's image (MLflow's server)."""
     import uv as uv_package
 
     import mlk
@@ -62,7 +68,7 @@ def ensure_system_image(
             engine.pull(base)
         runtime = Path(mlk.__file__).parent
         ca = builds.ca_bundle(config["ca_certs"])
-        requirements = system_requirements()
+        requirements = system_requirements() if part == "system" else [MLFLOW_SERVER]
         parts = {
             "scheme": builds.SCHEME,
             "system": mlk.__version__,
@@ -72,11 +78,12 @@ def ensure_system_image(
             "ca": hashlib.sha256(ca).hexdigest() if ca else None,
         }
         identity = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-        tag = f"{SYSTEM_REPOSITORY}:{mlk.__version__}-{identity[:12]}"
+        repository = SYSTEM_REPOSITORY if part == "system" else TRACKING_REPOSITORY
+        tag = f"{repository}:{mlk.__version__}-{identity[:12]}"
         image_id = engine.image_id(tag)
         reused = image_id is not None
         if image_id is None:
-            say(f"building {tag} (operator, router, storage-initializer, server)")
+            say(f"building {tag} ({'operator, router, storage-initializer, server' if part == 'system' else 'MLflow'})")
             context = dockerfile.fast(
                 base, requirements, (), None, runtime=runtime, uv=Path(uv_package.find_uv_bin()), ca=ca
             )
@@ -89,10 +96,10 @@ def ensure_system_image(
             tag,
             image_id,
             identity,
-            "system",
+            part,
             reused,
             time.monotonic() - started,
-            "mlk's own image",
+            "mlk's own image" if part == "system" else "the MLflow tracking server's image",
             pushed,
         )
     finally:

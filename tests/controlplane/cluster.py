@@ -38,7 +38,6 @@ from tests.controlplane.network import PodNetwork
 NODE_NAME = "mlk-node"
 RUNTIMES = ("process", "docker")
 """How the node agent runs containers: as local processes, or through the Docker engine."""
-SERVICE_CIDR = "10.96.0.0/16"
 PR_SET_PDEATHSIG = 1
 
 
@@ -172,7 +171,7 @@ class Cluster:
         hosts = (
             "127.0.0.1",
             network.gateway,
-            "10.96.0.1",
+            network.kubernetes_service,
             "localhost",
             "kubernetes",
             "kubernetes.default",
@@ -228,7 +227,7 @@ class Cluster:
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                 f"--service-account-key-file={sa_pub}",
                 f"--service-account-signing-key-file={sa_key}",
-                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                f"--service-cluster-ip-range={network.service_range}",
                 "--authorization-mode=Node,RBAC",
                 "--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,PodSecurity,"
                 "OwnerReferencesPermissionEnforcement,NodeRestriction",
@@ -260,7 +259,7 @@ class Cluster:
                 "--leader-elect=false",
                 f"--secure-port={free_port()}",
                 "--bind-address=127.0.0.1",
-                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                f"--service-cluster-ip-range={network.service_range}",
                 "--concurrent-gc-syncs=4",
                 "--v=1",
             ],
@@ -321,6 +320,8 @@ class Cluster:
                 str(self.admin_kubeconfig),
                 "--prefix",
                 f"127.213.{network.index}",
+                "--bridge",
+                network.bridge,
                 "--delay",
                 str(self.lb_delay),
             ],

@@ -6,6 +6,11 @@ status.loadBalancer.ingress, and a TCP proxy listening there on each service por
 endpoint of the Service (from its EndpointSlices: pod address and target port), round robin. The proxy
 stands in for the cloud's load balancer and kube-proxy both; it runs in this process, under the admin
 identity (a cloud controller's rights).
+
+Every Service with a ClusterIP gets the same proxy on that address, which it adds to the pod network's
+bridge (`--bridge`): a pod dials the ClusterIP through its default route to the gateway, as kube-proxy's
+userspace mode served it. (The test cluster has no DNS: what pods must reach by a Service they reach by
+its ClusterIP, which is stable for the Service's life in every cluster.)
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import subprocess
 import threading
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -29,10 +35,12 @@ class Backend(NamedTuple):
 
 
 class LoadBalancers:
-    def __init__(self, api: Api, prefix: str, delay: float) -> None:
-        self.api, self.prefix, self.delay = api, prefix, delay
+    def __init__(self, api: Api, prefix: str, delay: float, bridge: str) -> None:
+        self.api, self.prefix, self.delay, self.bridge = api, prefix, delay, bridge
         self.addresses: dict[str, str] = {}  # service uid → address
+        self.cluster_ips: dict[str, str] = {}  # service uid → its ClusterIP, added to the bridge
         self.listeners: dict[tuple[str, int], asyncio.AbstractServer] = {}
+        self.starting: set[tuple[str, int]] = set()
         self.backends: dict[tuple[str, str], list[Backend]] = {}  # (namespace, service) → ready endpoints
         self.turn = itertools.count()
         self.loop = asyncio.new_event_loop()
@@ -75,7 +83,26 @@ class LoadBalancers:
         if kind != "DELETED":
             backends += [Backend(ip, port, meta["name"], name) for ip, port, name in found]
 
+    def _cluster_ip(self, kind: str, svc: dict[str, Any]) -> None:
+        meta, spec = svc["metadata"], svc.get("spec") or {}
+        uid, address = meta["uid"], spec.get("clusterIP")
+        owner = f"{uid}/clusterIP"
+        if kind == "DELETED" or not address or address == "None":
+            for key in [k for k in self.listeners if k[0] == owner]:
+                self.listeners.pop(key).close()
+            if uid in self.cluster_ips:
+                _address_on_bridge("del", self.cluster_ips.pop(uid), self.bridge)
+            return
+        if uid not in self.cluster_ips:
+            _address_on_bridge("add", address, self.bridge)
+            self.cluster_ips[uid] = address
+        for port in spec.get("ports") or []:
+            key = (owner, int(port["port"]))
+            if key not in self.listeners and (port.get("protocol") or "TCP") == "TCP":
+                self.loop.create_task(self._listen(key, address, meta["namespace"], meta["name"], port))
+
     def _service(self, kind: str, svc: dict[str, Any]) -> None:
+        self._cluster_ip(kind, svc)
         meta, spec = svc["metadata"], svc.get("spec") or {}
         uid = meta["uid"]
         if kind == "DELETED" or spec.get("type") != "LoadBalancer":
@@ -118,7 +145,13 @@ class LoadBalancers:
                 return
             await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
 
-        self.listeners[key] = await asyncio.start_server(handle, address, key[1])
+        if key in self.starting or key in self.listeners:  # a second event for the Service meanwhile
+            return
+        self.starting.add(key)
+        try:
+            self.listeners[key] = await asyncio.start_server(handle, address, key[1])
+        finally:
+            self.starting.discard(key)
 
     def run(self) -> None:
         for path, callback in (
@@ -127,6 +160,10 @@ class LoadBalancers:
         ):
             threading.Thread(target=self.api.watch, args=(path, {}, callback, self.stopping), daemon=True).start()
         self.loop.run_forever()
+
+
+def _address_on_bridge(action: str, address: str, bridge: str) -> None:
+    subprocess.run(["ip", "addr", action, f"{address}/32", "dev", bridge], capture_output=True, check=False)
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -144,9 +181,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.controlplane.loadbalancer")
     parser.add_argument("--kubeconfig", required=True)
     parser.add_argument("--prefix", required=True, help="first three octets of the addresses to hand out")
+    parser.add_argument("--bridge", required=True, help="the pod network's bridge, where ClusterIPs are added")
     parser.add_argument("--delay", type=float, default=2.0, help="seconds before an address is published")
     args = parser.parse_args()
-    LoadBalancers(Api(Path(args.kubeconfig)), args.prefix, args.delay).run()
+    LoadBalancers(Api(Path(args.kubeconfig)), args.prefix, args.delay, args.bridge).run()
 
 
 if __name__ == "__main__":

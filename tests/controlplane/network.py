@@ -40,6 +40,17 @@ class PodNetwork:
     def gateway(self) -> str:
         return str(self.subnet.network_address + 1)
 
+    @property
+    def service_range(self) -> str:
+        """ClusterIPs: a /16 of this cluster's own, so that two clusters running at once never hand out
+        the same address (the load balancer's proxy binds them on this machine)."""
+        return f"10.{96 + self.index % 100}.0.0/16"
+
+    @property
+    def kubernetes_service(self) -> str:
+        """The `kubernetes` Service's ClusterIP: the range's first address, as the API server assigns it."""
+        return str(ipaddress.ip_network(self.service_range).network_address + 1)
+
     def pod_address(self, slot: int) -> str:
         """Slot 1.. → .2 .. .254 (the gateway holds .1)."""
         return str(self.subnet.network_address + 1 + slot)

@@ -3,7 +3,9 @@
 emptyDir: an empty folder (0777: any container user may write). secret / configMap: one file per key
 (defaultMode 0644, `items` honoured, optional sources may be missing). projected: the sources above plus
 serviceAccountToken (a TokenRequest bound to the pod, as the kubelet makes, under the node's own identity
-that NodeRestriction checks) and downwardAPI. Other volume types are refused with the reason, as a
+that NodeRestriction checks) and downwardAPI. persistentVolumeClaim: the folder of the PersistentVolume the
+claim is bound to (hostPath or local: the volume types a single node has; the pod waits while the claim is
+unbound), kept as it is: its data outlives the pod. Other volume types are refused with the reason, as a
 kubelet without that plugin would.
 """
 
@@ -106,13 +108,32 @@ def _projected(api: Api, pod: dict[str, Any], spec: dict[str, Any]) -> dict[str,
     return files
 
 
+def _claimed(api: Api, namespace: str, claim: str) -> Path:
+    """The folder behind a PersistentVolumeClaim: its bound volume's hostPath or local path."""
+    found = api.get(f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{claim}", ok_missing=True)
+    if found is None:
+        raise VolumeError(f'persistentvolumeclaim "{claim}" not found')
+    volume = (found.get("spec") or {}).get("volumeName")
+    if not volume or (found.get("status") or {}).get("phase") != "Bound":
+        raise VolumeError(f'persistentvolumeclaim "{claim}" is not bound yet')
+    spec = api.get(f"/api/v1/persistentvolumes/{volume}")["spec"]
+    source = spec.get("hostPath") or spec.get("local")
+    if not source:
+        raise VolumeError(f"persistentvolume {volume}: only hostPath and local volumes are supported by the test node")
+    folder = Path(source["path"])
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def prepare(api: Api, pod: dict[str, Any], root: Path) -> dict[str, Path]:
     """Every volume of the pod as a folder under root/volumes: name → folder."""
     namespace = pod["metadata"]["namespace"]
     out: dict[str, Path] = {}
     for volume in pod["spec"].get("volumes") or []:
         folder = root / "volumes" / volume["name"]
-        if "emptyDir" in volume:
+        if "persistentVolumeClaim" in volume:
+            folder = _claimed(api, namespace, volume["persistentVolumeClaim"]["claimName"])
+        elif "emptyDir" in volume:
             folder.mkdir(parents=True, exist_ok=True)
             folder.chmod(0o777)
         else:
