@@ -95,10 +95,11 @@ def kube_environment(control_plane: ControlPlane, root: Path) -> Iterator[KubeEn
         assert create.exit_code == 0, create.stderr
         os.environ["MLK_WORKSPACE"] = "kube-ws"
         os.environ["MLK_OPERATION_TIMEOUT"] = "120"  # a hung wait fails the test in two minutes, not 20
+        control_plane.kubectl("apply", "-f", "-", stdin=json.dumps(tracking_volume(root / "tracking-volume")))
         install = run_mlk("extension", "install", "--config", *INSTALL, "--system-image", "mlk:test")
         assert install.exit_code == 0, install.stderr
         env = KubeEnv(control_plane, control_plane.kubeconfig, root)
-        for name in ("mlk-operator", "mlk-router"):
+        for name in ("mlk-operator", "mlk-router", "mlk-tracking"):
             env.wait_for(f"{name} ready", lambda n=name: _available(control_plane, n), timeout=120)
         attach = run_mlk(
             "compute", "attach", "--type", "Kubernetes", "-n", COMPUTE, "--namespace", NAMESPACE, "--create-namespace"
@@ -109,6 +110,24 @@ def kube_environment(control_plane: ControlPlane, root: Path) -> Iterator[KubeEn
         stop(azurite)
         os.environ.clear()
         os.environ.update(saved)
+
+
+def tracking_volume(folder: Path) -> dict[str, Any]:
+    """The volume the tracking server's claim binds to, made beforehand as an administrator does for a
+    cluster without a volume provisioner (the test cluster has none): a hostPath the node agent mounts."""
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": "mlk-tracking-test"},
+        "spec": {
+            "capacity": {"storage": "10Gi"},
+            "accessModes": ["ReadWriteOnce"],
+            "persistentVolumeReclaimPolicy": "Retain",
+            "storageClassName": "",
+            "claimRef": {"namespace": SYSTEM, "name": "mlk-tracking"},
+            "hostPath": {"path": str(folder), "type": "DirectoryOrCreate"},
+        },
+    }
 
 
 def _available(cluster: ControlPlane, name: str) -> bool:

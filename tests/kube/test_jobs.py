@@ -107,7 +107,7 @@ def ended(kube: KubeEnv, job: str) -> str:
     return found
 
 
-def test_train_register_deploy_on_the_cluster(kube: KubeEnv, training: KubeCompute) -> None:
+def test_train_register_deploy_on_the_cluster(kube: KubeEnv, training: KubeCompute, tmp_path: Path) -> None:
     """The whole loop through the CLI, as a user runs it: the job on the cluster, the model registered from
     its output, deployed to the same cluster and scored."""
 
@@ -116,9 +116,16 @@ def test_train_register_deploy_on_the_cluster(kube: KubeEnv, training: KubeCompu
     streamed = mlk("job", "stream", "-n", "mean_job")
     assert status == "Completed", streamed.stdout + streamed.stderr
     assert "trained on 4 rows: mean 4.0" in streamed.stdout
-    assert (
-        mlk("job", "show", "-n", "mean_job", "--query", "compute", "-o", "tsv").stdout.strip() == f"azureml:{COMPUTE}"
-    )
+    shown = json.loads(mlk("job", "show", "-n", "mean_job", "-o", "json").stdout)
+    assert shown["compute"] == f"azureml:{COMPUTE}"
+    # logged to the cluster's MLflow tracking server, copied into the job's status by the operator
+    assert shown["metrics"] == {"mean": 4.0} and shown["params"] == {"rows": "4"}, shown
+    run = kube.objects("amljobs.mlk.dev", NAMESPACE)
+    assert [j["status"].get("run_ended") for j in run if j["metadata"]["name"] == "mean-job"] == [True]
+    # what the run logged comes down with the job's artifacts, as Azure's job download gives it
+    mlk("job", "download", "-n", "mean_job", "--output-name", "artifacts", "--download-path", str(tmp_path))
+    logged = tmp_path / "artifacts" / "summary" / "mean.json"
+    assert json.loads(logged.read_text()) == {"mean": 4.0}
     mlk("model", "create", "-n", "trained", "--path", "azureml://jobs/mean_job/outputs/model")
     mlk("online-endpoint", "create", "-f", "endpoint.yml")
     mlk("online-deployment", "create", "-f", "deployment.yml", "--all-traffic")

@@ -232,11 +232,50 @@ def test_training_only_installs_the_operator_and_no_inference_components() -> No
         "ClusterRole",
         "ClusterRoleBinding",
         "Deployment",
+        "Service",
+        "PersistentVolumeClaim",
     }
-    assert [o["metadata"]["name"] for o in objects if o["kind"] == "Deployment"] == ["mlk-operator"]
+    deployments = [o["metadata"]["name"] for o in objects if o["kind"] == "Deployment"]
+    assert deployments == ["mlk-operator", "mlk-tracking"]
     crds = {o["spec"]["names"]["kind"] for o in objects if o["kind"] == "CustomResourceDefinition"}
     assert "AmlJob" in crds
     assert not any("router" in o["metadata"]["name"] for o in objects)
+
+
+def test_training_installs_mlflows_tracking_server_behind_its_auth() -> None:
+    options = ExtensionOptions.from_config(
+        {"enableTraining": True, "trackingImage": "registry.example/mlflow:3", "trackingStorageClass": "fast"},
+        given=["enableTraining"],
+    )
+    objects = extension_manifests(options)
+    server = _one(objects, "Deployment", "mlk-tracking")["spec"]["template"]["spec"]
+    (container,) = server["containers"]
+    assert container["image"] == "registry.example/mlflow:3"
+    assert container["command"][:4] == ["mlflow", "server", "--app-name", "basic-auth"]
+    command = " ".join(container["command"])
+    assert "--backend-store-uri sqlite:////var/lib/mlflow/mlflow.db" in command
+    assert "--artifacts-destination /var/lib/mlflow/artifacts" in command
+    claim = _one(objects, "PersistentVolumeClaim", "mlk-tracking")
+    assert claim["spec"]["storageClassName"] == "fast"
+    assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"
+    assert {"name": "data", "persistentVolumeClaim": {"claimName": "mlk-tracking"}} in server["volumes"]
+    # the credentials are never rendered (the installer makes them once): only referenced
+    assert not any(o["kind"] == "Secret" and o["metadata"]["name"] == "mlk-tracking-auth" for o in objects)
+    assert {"secretName": "mlk-tracking-auth", "items": [{"key": "auth.ini", "path": "auth.ini"}]} in [
+        v.get("secret") for v in server["volumes"]
+    ]
+    assert _one(objects, "Service", "mlk-tracking")["spec"]["ports"][0]["port"] == 5000
+    inference_only = extension_manifests(ExtensionOptions(enable_inference=True, allow_insecure=True))
+    assert not any(o["metadata"]["name"] == "mlk-tracking" for o in inference_only)
+
+
+def test_the_tracking_auth_config_denies_by_default() -> None:
+    from mlk.render.tracking import auth_secret_data
+
+    data = auth_secret_data("pw", "flask")
+    assert data["username"] == "mlk" and data["password"] == "pw"
+    assert "default_permission = NO_PERMISSIONS" in data["auth.ini"]
+    assert "admin_password = pw" in data["auth.ini"]
 
 
 def test_helm_commands_are_pinned_and_follow_the_settings() -> None:
