@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
@@ -44,6 +44,11 @@ class Store(Protocol):
         ...
 
     def get_bytes(self, key: str) -> bytes: ...
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        """Every key that starts with `prefix` (plain text: 'data/ir' finds 'data/iris.csv'; end it with '/'
+        for a folder), lazily, in no promised order; nothing when none does."""
+        ...
 
     def read_url(self, key_prefix: str = "", *, hours: float = 24.0) -> str:
         """A URL from which a pod can read (never write) what lies under `key_prefix`."""
@@ -90,6 +95,14 @@ def check_key(key: str, *, allow_empty: bool = False) -> str:
     if not key or key.startswith("/") or "\\" in key or any(p in ("", ".", "..") for p in parts):
         raise UsageError(f"invalid storage key {key!r}", hint="keys are relative paths like 'blobs/sha256/<hex>'")
     return key
+
+
+def check_prefix(prefix: str) -> str:
+    """`prefix` if it is '' or a clean key, or a clean key and one '/' (a folder's), else UsageError."""
+    check_key(prefix.removesuffix("/"), allow_empty=True)
+    if prefix == "/":
+        raise UsageError("invalid storage prefix '/'", hint="list everything with '', a folder with 'folder/'")
+    return prefix
 
 
 def temp_sibling(path: Path) -> Path:

@@ -37,7 +37,15 @@ from azure.storage.blob import (
 )
 
 from mlk.errors import ExternalError, MlkError, NotFoundError, UsageError
-from mlk.storage.base import ClosedOnExit, ProgressFn, StrPath, check_key, remove_quietly, temp_sibling
+from mlk.storage.base import (
+    ClosedOnExit,
+    ProgressFn,
+    StrPath,
+    check_key,
+    check_prefix,
+    remove_quietly,
+    temp_sibling,
+)
 from mlk.storage.blocks import upload_blocks
 from mlk.storage.config import StorageConfig
 
@@ -143,6 +151,20 @@ class BlobStore(ClosedOnExit):
     def get_bytes(self, key: str) -> bytes:
         with self._errors("download", key):
             return self._blob(key).download_blob(max_concurrency=self.concurrency).readall()
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        """Blob names, page by page as the service sends them (lexicographic order)."""
+        return self._names(check_prefix(prefix))  # checked now, not at the first next()
+
+    def _names(self, prefix: str) -> Iterator[str]:
+        with self._errors("list", prefix):
+            try:
+                yield from self._client.list_blob_names(name_starts_with=prefix or None)
+            except ResourceNotFoundError as e:
+                # no container yet (it is made on the first write): nothing stored. A SAS URL's container
+                # is never made by mlk, so its absence is reported.
+                if _code(e) != "ContainerNotFound" or self.config.sas_url:
+                    raise
 
     def read_url(self, key_prefix: str = "", *, hours: float = 24.0) -> str:
         """A container SAS URL (read and list only; https only for an https account) valid for `hours`,

@@ -7,6 +7,8 @@ stores is its user's only: folders 0700, files 0600 (mlk.storage.private).
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,10 +16,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from mlk.errors import ExternalError, NotFoundError
-from mlk.storage.base import ClosedOnExit, ProgressFn, StrPath, check_key, temp_sibling
+from mlk.storage.base import ClosedOnExit, ProgressFn, StrPath, check_key, check_prefix, temp_sibling
 from mlk.storage.private import private_dir, replacing
 
 CHUNK = 1 << 20
+IN_FLIGHT = re.compile(r"^\..+\.[0-9a-f]{12}\.tmp$")
+"""A write not yet renamed into place (base.temp_sibling's names): not a key yet."""
 
 
 class LocalStore(ClosedOnExit):
@@ -64,6 +68,22 @@ class LocalStore(ClosedOnExit):
         except (FileNotFoundError, IsADirectoryError) as e:
             raise NotFoundError(f"'{key}' not found in {self.describe()}") from e
 
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        """Walk only the folders that can hold such keys: the one the prefix names, and those below it whose
+        names can still match (links to folders are not followed, as os.walk's default)."""
+        folder = check_prefix(prefix).rpartition("/")[0]  # checked now, not at the first next()
+        return self._walk(self.root / folder if folder else self.root, prefix)
+
+    def _walk(self, start: Path, prefix: str) -> Iterator[str]:
+        for here, dirs, files in os.walk(start, onerror=_walk_error):
+            relative = Path(here).relative_to(self.root).as_posix()
+            base = "" if relative == "." else f"{relative}/"
+            dirs[:] = [d for d in dirs if _may_hold(f"{base}{d}/", prefix)]
+            for name in files:
+                key = base + name
+                if key.startswith(prefix) and not IN_FLIGHT.match(name):
+                    yield key
+
     def read_url(self, key_prefix: str = "", *, hours: float = 24.0) -> str:
         """A file:// URL (no expiry: the folder's permissions are the access control)."""
         return self._path(key_prefix, allow_empty=True).as_uri()
@@ -104,6 +124,21 @@ def _copy(src: BinaryIO, out: BinaryIO, on_progress: ProgressFn | None) -> int:
         total += len(chunk)
         on_progress(len(chunk))
     return total
+
+
+def _may_hold(folder_key: str, prefix: str) -> bool:
+    """Whether keys under `folder_key` ('a/b/') can start with `prefix`."""
+    return folder_key.startswith(prefix) or prefix.startswith(folder_key)
+
+
+def _walk_error(e: OSError) -> None:
+    """A missing start folder means no keys; any other failure to read a folder is reported."""
+    if isinstance(e, FileNotFoundError | NotADirectoryError):
+        return
+    raise ExternalError(
+        f"could not list the local store's folder {e.filename}: {e.strerror or e}",
+        hint="check the storage folder's permissions",
+    ) from e
 
 
 def _size_of(path: Path) -> int:

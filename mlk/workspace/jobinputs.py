@@ -1,7 +1,9 @@
 """Where a job's data comes from and where its outputs are found again.
 
-A data input is a local file or folder, an https URL, a data asset (`azureml:name:version`), or another
-job's output (`azureml://jobs/<job>/outputs/<name>`); each becomes a content-addressed tree in the
+A data input is a local file or folder, an https URL, a data asset (`azureml:name:version`), another
+job's output (`azureml://jobs/<job>/outputs/<name>`), or files in the workspace's own storage
+(`azureml://datastores/workspaceblobstore/paths/<path>`: Azure's default datastore is the workspace's blob
+container, and mlk's is its storage, folder or container); each becomes a content-addressed tree in the
 workspace's storage. `azureml://jobs/<job>/outputs/<name>/paths/<sub>` (and Azure's
 `.../outputs/artifacts/paths/<sub>` for what MLflow logged) is also how `model create --path` takes a
 trained model.
@@ -20,6 +22,7 @@ from typing import Any
 
 from mlk.errors import ExternalError, NotFoundError, UsageError
 from mlk.workspace import assets
+from mlk.workspace.datastores import datastore_path, is_datastore_path
 from mlk.workspace.home import Workspace
 from mlk.workspace.jobrecords import PreparedInput, output_name
 
@@ -84,17 +87,15 @@ def job_path(ws: Workspace, path: str) -> Path:
     return output_path(ws, job, output, sub)
 
 
-def local_copy(ws: Workspace, path: str, say: Say) -> Path:
-    """A local path for a data path: itself, an https URL downloaded (once per URL), or a job's output."""
+def local_copy(ws: Workspace, path: str, say: Say, kind: str | None = None) -> Path:
+    """A local path for a data path: itself, an https URL downloaded (once per URL), a job's output, or a
+    datastore's file or folder (`kind`, the input's type, says which: see datastore_path)."""
     if is_job_path(path):
         return job_path(ws, path)
     if path.startswith(("http://", "https://")):
         return _download(ws, path, say)
-    if path.startswith("azureml://datastores/"):
-        raise UsageError(
-            f"'{path}': mlk has no datastores to read from",
-            hint="give the local path or an https URL, or register it once: mlk data create --path ...",
-        )
+    if is_datastore_path(path):
+        return datastore_path(ws, path, say, kind)
     return Path(path)
 
 
@@ -125,7 +126,7 @@ def data_input(ws: Workspace, name: str, value: Mapping[str, Any], say: Say) -> 
         stored = found.record or {}
         out: PreparedInput = {"type": str(stored.get("type", kind)), "mode": mode, "digest": found.digest}
     else:
-        local = local_copy(ws, path, say)
+        local = local_copy(ws, path, say, kind)
         registered = assets.register_tree(ws, "data", assets.ANONYMOUS, None, local, {"type": kind})
         say(f"input {name}: {registered.digest[:12]}, {registered.bytes_sent:,} bytes uploaded")
         out = {"type": kind, "mode": mode, "digest": registered.digest}

@@ -113,6 +113,21 @@ def test_inputs_literals_and_data_assets(home: Path, tmp_path: Path) -> None:
     assert (got / "literals.txt").read_text().strip() == "0.5 True hello"
 
 
+def test_inputs_from_the_workspace_datastore(home: Path, tmp_path: Path) -> None:
+    """Files put in the workspace's storage folder are job inputs through Azure's datastore paths."""
+    storage = home / "workspaces/default/storage/datasets/iris"
+    (storage / "more").mkdir(parents=True)
+    (storage / "iris.csv").write_text((TRAINING / "data/iris.csv").read_text())
+    (storage / "more/notes.txt").write_text("n\n")
+    datastore = "azureml://datastores/workspaceblobstore/paths/datasets/iris"
+    paths = ["--set", f"inputs.table.path={datastore}/iris.csv", "--set", f"inputs.folder.path={datastore}/"]
+    mlk("job", "create", "-f", "inputs.yml", "-n", "from-datastore", "--stream", *paths)
+    mlk("job", "download", "-n", "from-datastore", "--output-name", "copy", "--download-path", str(tmp_path))
+    got = tmp_path / "named-outputs/copy"
+    assert (got / "table.csv").read_text() == (TRAINING / "data/iris.csv").read_text()
+    assert (got / "listing.txt").read_text().split() == ["iris.csv", "more"]
+
+
 def test_failure_carries_the_last_lines(home: Path) -> None:
     streamed = mlk("job", "create", "-f", "failing.yml", "-n", "fails", "--stream", code=6)
     assert "exited with code 3" in streamed.stderr and "the reason" in streamed.stderr
