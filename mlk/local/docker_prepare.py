@@ -37,7 +37,8 @@ def _definition(ws: Workspace, spec: Mapping[str, Any]) -> dict[str, Any]:
     return assets.deployment_environment(ws, spec, missing)
 
 
-def _image(ws: Workspace, definition: Mapping[str, Any], say: Say, on_lines: Any) -> str:
+def environment_image(ws: Workspace, definition: Mapping[str, Any], say: Say, on_lines: Any) -> str:
+    """The environment's image: built from its conda file (or build context), else its image pulled."""
     if definition.get("conda_file") or definition.get("build"):
         result = builds.ensure_image(ws, definition, say=say, on_lines=on_lines)
         say(f"image {result.describe()}")
@@ -126,7 +127,7 @@ def prepare(
     if custom is not None:
         image = _custom_image(ws, definition, spec, say, on_lines)
     else:
-        image = _image(ws, definition, say, on_lines)
+        image = environment_image(ws, definition, say, on_lines)
     storage, store_path = _storage(ws)
     return {
         "model": model.reference if model else None,

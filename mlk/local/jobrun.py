@@ -19,7 +19,7 @@ from typing import Any
 
 from mlk.errors import MlkError
 from mlk.lifetime import start_time
-from mlk.local import joboutputs, jobprocs, tracking
+from mlk.local import jobcontainers, joboutputs, jobprocs, tracking
 from mlk.specs.bindings import bind
 from mlk.storage import mlflowrest
 from mlk.workspace import jobs
@@ -70,9 +70,11 @@ class Run:
 
         definition = self.job["environment"]
         # an image alone (no conda file) has nothing to build here: the job runs in mlk's own Python, as a
-        # deployment's score.py does (job create says so)
-        venv_bin = Path(sys.executable).parent
-        if definition.get("conda_file"):
+        # deployment's score.py does (job create says so); on the Docker runtime the image has it all
+        venv_bin: Path | None = Path(sys.executable).parent
+        if self.job.get("runtime") == jobcontainers.DOCKER:
+            venv_bin = None
+        elif definition.get("conda_file"):
             built = ensure_env(definition, self.ws.envs, extra_requirements=(), on_output=print)
             venv_bin = built.python.parent
         workdir = self.home / "wd"
@@ -127,17 +129,43 @@ class Run:
         }
         command = bind(self.job["command"], inputs, output_paths)
         shape = jobprocs.layout(self.job)
-        base = jobprocs.process_env(venv_bin, self.job, mlflow_env)
         self.report("Running", processes=shape.processes)
-        started = jobprocs.start(command, workdir, base, jobprocs.rank_environments(self.job, shape), user_logs)
-        groups = [{"pid": p.pid, "started": start_time(p.pid)} for p, _ in started]
-        self.report("Running", groups=groups)
+        ranks = jobprocs.rank_environments(self.job, shape)
+        if self.job.get("runtime") == jobcontainers.DOCKER:
+            try:
+                started = self._containers(command, workdir, ranks, mlflow_env, user_logs)
+            except MlkError as exc:
+                self.report("Failed", end_time=time.time(), error=f"the job's containers did not start: {exc}")
+                return
+            self.report("Running", containers=[p.name for p, _ in started])
+        else:
+            base = jobprocs.process_env(venv_bin, self.job, mlflow_env)
+            started = jobprocs.start(command, workdir, base, ranks, user_logs)
+            self.report("Running", groups=[{"pid": p.pid, "started": start_time(p.pid)} for p, _ in started])
         final, error = self._wait(started, user_logs, shape.processes)
+        if self.job.get("runtime") == jobcontainers.DOCKER:  # ended, their output copied: nothing to keep
+            for container, _ in started:
+                container.remove()
         self.report("Finalizing")
         logged = self._end_run(final)
         staging = joboutputs.artifacts(self.home / "artifacts", workdir, user_logs, logged)
         digests = joboutputs.upload_all(self.ws, self.job["name"], outputs, staging, print)
         self.report(final, end_time=time.time(), outputs=digests, **({"error": error} if error else {}))
+
+    def _containers(
+        self, command: str, workdir: Path, ranks: list[dict[str, str]], tracking: dict[str, str], user_logs: Path
+    ) -> list[Any]:
+        """The ranks as containers: the job's folder and the workspace's cache (the inputs) bound."""
+        logs = [(user_logs / jobprocs.log_name(r, len(ranks))).open("ab") for r in range(len(ranks))]
+        try:
+            ranked = jobcontainers.start(
+                self.ws, self.job, command, workdir, [self.home, self.ws.cache], ranks, tracking, logs
+            )
+        except BaseException:
+            for log in logs:
+                log.close()
+            raise
+        return list(zip(ranked, logs, strict=True))
 
     def _wait(self, started: list[Any], user_logs: Path, count: int) -> tuple[str, str | None]:
         deadline = time.monotonic() + self.job["timeout"] if self.job["timeout"] else None
@@ -191,20 +219,27 @@ def _copy_file(source: Path, workdir: Path) -> None:
 
 
 def _stop(started: list[Any]) -> None:
-    """SIGTERM every rank's process group, SIGKILL after a grace period."""
-    import os
-
+    """SIGTERM every rank (a process's whole group, or its container), SIGKILL after a grace period."""
     for process, _ in started:
         if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
+            _signal(process, signal.SIGTERM)
     deadline = time.monotonic() + KILL_GRACE
     while time.monotonic() < deadline and any(p.poll() is None for p, _ in started):
         time.sleep(POLL)
     for process, _ in started:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+        _signal(process, signal.SIGKILL)
         process.wait()
+
+
+def _signal(process: Any, sig: signal.Signals) -> None:
+    import os
+    import subprocess
+
+    if isinstance(process, subprocess.Popen):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+    elif process.poll() is None:
+        process.send_signal(sig)
 
 
 def main(workspace: str, name: str) -> None:

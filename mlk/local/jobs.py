@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from mlk.lifetime import kill_orphaned_group, running, spawn_detached
+from mlk.local import jobcontainers
 from mlk.workspace import jobs
 from mlk.workspace.files import private_dir, write_json
 from mlk.workspace.home import Workspace
@@ -29,11 +30,14 @@ class LocalJobs:
         self.ws = ws
 
     def start_job(self, job: Mapping[str, Any], *, say: Say) -> None:
-        if not job["environment"].get("conda_file"):
+        prepared = dict(job)
+        if jobcontainers.runtime(self.ws) == jobcontainers.DOCKER:  # the ranks run in the environment's image
+            prepared |= {"runtime": jobcontainers.DOCKER, "image": jobcontainers.job_image(self.ws, job, say)}
+        elif not job["environment"].get("conda_file"):
             say("warning: the environment has no conda file, which this machine needs: the job runs in mlk's Python")
         home = jobs.folder(self.ws, str(job["name"]))
         private_dir(home)
-        write_json(home / "prepared.json", dict(job))
+        write_json(home / "prepared.json", prepared)
         jobs.save_status(self.ws, str(job["name"]), {"status": "Queued"})
         spawn_detached([sys.executable, "-m", "mlk.local.jobrun", self.ws.name, str(job["name"])], home / "runner.log")
 
@@ -48,6 +52,8 @@ class LocalJobs:
         if not jobs.is_terminal(status) and status.get("runner") and not self._runner_alive(status):
             for group in status.get("groups", []):
                 kill_orphaned_group(int(group["pid"]), group.get("started"))
+            if status.get("containers"):
+                jobcontainers.remove_leftovers(self.ws, name)
             status |= {"status": "Failed", "error": INTERRUPTED, "end_time": time.time()}
             jobs.save_status(self.ws, name, status)
         return status

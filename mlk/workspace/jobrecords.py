@@ -74,3 +74,7 @@ class Prepared(TypedDict):
     """The MLflow tracking server the job logs to (the runner's view of it), when there is one."""
     run_id: NotRequired[str]
     """The MLflow run that is this job (MLFLOW_RUN_ID)."""
+    runtime: NotRequired[str]
+    """On this machine: `docker` runs its ranks as containers of `image` (else processes)."""
+    image: NotRequired[str]
+    """The environment's image, resolved when the job was created (the Docker runtime, a cluster)."""

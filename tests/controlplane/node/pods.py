@@ -120,7 +120,11 @@ class PodRunner:
         return str(self.pod["spec"].get("restartPolicy", "Always"))
 
     def update(self, pod: dict[str, Any]) -> None:
+        # the address this agent gave the pod stands, even in a version of it from before that status write
+        address = (self.pod.get("status") or {}).get("podIP")
         self.pod = pod
+        if address:
+            pod["status"] = {**(pod.get("status") or {}), "podIP": address}
         meta = pod["metadata"]
         if meta.get("deletionTimestamp") and self.terminating_since is None:
             self.terminating_since = time.monotonic()
