@@ -25,7 +25,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, base_image: str) -> Iterat
     root = tmp_path_factory.mktemp("docker-jobs")
     shutil.copy(HERE / "rendezvous.py", root / "rendezvous.py")
     (root / "ranks.yml").write_text(
-        "command: python3 rendezvous.py ${{outputs.result}} && id -u > outputs/uid.txt\n"
+        "command: python3 rendezvous.py ${{outputs.result}} && mkdir -p outputs && id -u > outputs/uid.txt\n"
         "code: .\n"
         f"environment:\n  image: {base_image}\n"
         "outputs:\n  result:\n    type: uri_folder\n"
