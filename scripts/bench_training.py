@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -68,10 +69,14 @@ def one_job(case: Case, name: str) -> tuple[float, float, float]:
 
 
 def by_hand(case: Case, python: str, env: dict[str, str]) -> float:
+    """The script in a copy of its folder (what MLflow writes stays out of the job's code), logging to the
+    workspace's tracking server, or else to an SQLite file as MLflow's own default does."""
     with tempfile.TemporaryDirectory() as out:
+        shutil.copytree(case.folder, f"{out}/code")
         argv = [python, *(f"{out}/model" if a == "OUT" else a for a in case.by_hand)]
+        env = {"MLFLOW_TRACKING_URI": f"sqlite:///{out}/mlflow.db", **env}
         started = time.perf_counter()
-        subprocess.run(argv, cwd=case.folder, env=env, check=True, capture_output=True)
+        subprocess.run(argv, cwd=f"{out}/code", env=env, check=True, capture_output=True)
         return time.perf_counter() - started
 
 

@@ -225,6 +225,9 @@ def _active(status: Mapping[str, Any], **_: Any) -> bool:
 
 
 _log = logging.getLogger(__name__)
+_failures: dict[str, int] = {}
+"""AmlJob uid → tracking calls failed in a row."""
+CLOSE_TRIES = 30
 _copied: dict[str, float] = {}
 """AmlJob uid → when its metrics were last copied (this operator process's memory: a restart copies anew)."""
 
@@ -245,9 +248,14 @@ def _run_update(body: Mapping[str, Any], state: str) -> dict[str, Any]:
             tracking.end_run(found, str(status["run_id"]), state)
             update["run_ended"] = True
             _copied.pop(uid, None)
-    except MlkError as exc:  # the server restarting: the next tick tries again
+    except MlkError as exc:  # the server restarting: the next tick tries again, for a while
         _log.warning("job %s: the tracking server: %s", body["metadata"]["name"], exc.message)
+        _failures[uid] = _failures.get(uid, 0) + 1
+        if ended and _failures[uid] >= CLOSE_TRIES:  # an ended job is not followed forever
+            _failures.pop(uid, None)
+            return {"run_ended": True, "message": f"its MLflow run was left open: {exc.message}"}
         return {}
+    _failures.pop(uid, None)
     return update
 
 

@@ -124,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dest", default="/mnt/azureml")
     args = parser.parse_args(argv)
     dest = Path(args.dest)
+    if int(os.environ.get("NODE_RANK") or 0) == 0:  # the storage client's imports (a second or two) while
+        import mlk.storage.blob  # noqa: F401  # the command runs, not after it
     code = wait_for_exit_code(dest / STATE)
     print(f"uploader: the command exited with code {code}", flush=True)
     if int(os.environ.get("NODE_RANK") or 0) != 0:
