@@ -18,7 +18,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 from mlk.errors import ExternalError
@@ -38,22 +37,8 @@ START_TIMEOUT = 300.0
 USER = "mlk"
 
 
-@dataclass(frozen=True)
-class Tracking:
-    uri: str
-    username: str
-    password: str
-
-    @property
-    def auth(self) -> str:
-        return mlflowrest.basic_auth(self.username, self.password)
-
-    def job_environment(self) -> dict[str, str]:
-        return {
-            "MLFLOW_TRACKING_URI": self.uri,
-            "MLFLOW_TRACKING_USERNAME": self.username,
-            "MLFLOW_TRACKING_PASSWORD": self.password,
-        }
+Tracking = mlflowrest.Server
+"""The workspace's server, as its runner and `job show` reach it."""
 
 
 def _folder(ws: Workspace) -> Path:

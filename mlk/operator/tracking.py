@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from mlk.operator.handlers import NAMESPACE, cluster
@@ -30,15 +29,7 @@ MAX_VALUE = 500
 RUN_STATUS = {"Completed": "FINISHED", "Failed": "FAILED", "Canceled": "KILLED"}
 
 
-@dataclass(frozen=True)
-class Server:
-    uri: str
-    username: str
-    password: str
-
-    @property
-    def auth(self) -> str:
-        return mlflowrest.basic_auth(self.username, self.password)
+Server = mlflowrest.Server
 
 
 def server() -> Server | None:

@@ -12,6 +12,7 @@ import shutil
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -24,6 +25,27 @@ API = "/api/2.0/mlflow"
 def basic_auth(username: str, password: str) -> str:
     """The Authorization header MLflow's basic-auth app wants."""
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+@dataclass(frozen=True)
+class Server:
+    """A tracking server behind MLflow's basic-auth app, and the credentials mlk holds for it."""
+
+    uri: str
+    username: str
+    password: str
+
+    @property
+    def auth(self) -> str:
+        return basic_auth(self.username, self.password)
+
+    def job_environment(self) -> dict[str, str]:
+        """What MLflow's client in a job reads."""
+        return {
+            "MLFLOW_TRACKING_URI": self.uri,
+            "MLFLOW_TRACKING_USERNAME": self.username,
+            "MLFLOW_TRACKING_PASSWORD": self.password,
+        }
 
 
 def call(uri: str, path: str, body: dict[str, Any] | None = None, *, auth: str | None = None) -> dict[str, Any]:
