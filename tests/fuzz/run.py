@@ -16,6 +16,7 @@ TARGETS = {
     "yaml": "tests.fuzz.fuzz_yaml",
     "set": "tests.fuzz.fuzz_set",
     "manifest": "tests.fuzz.fuzz_manifest",
+    "datapath": "tests.fuzz.fuzz_datapath",
 }
 
 
