@@ -154,10 +154,15 @@ def reconcile_deployment(
         patch.status.update(_failed("InstanceTypeNotFound", str(exc), body))
         raise
     _belong_to(body, endpoint)
+    generation = int(body.get("metadata", {}).get("generation") or 1)
+    if (body.get("status") or {}).get("observedGeneration") != generation:
+        # a new spec: said before its workload is applied, so that the verdict its pods bring (follow.refresh:
+        # Failed as Unschedulable...) comes after it and stands; a handler's patch lands after the handler,
+        # which could be after that verdict. A resumed deployment keeps the state it has.
+        state = {"state": "Updating" if generation > 1 else "Creating", "observedGeneration": generation}
+        cluster().patch_status(names.API_VERSION, "OnlineDeployment", name, {"status": state}, namespace)
     for obj in objects:
         cluster().apply(owned_by(obj, body))
-    generation = int(body.get("metadata", {}).get("generation") or 1)
-    patch.status.update({"state": "Updating" if generation > 1 else "Creating", "observedGeneration": generation})
 
 
 def _belong_to(body: kopf.Body, endpoint: dict[str, Any]) -> None:
