@@ -160,6 +160,10 @@ class Cluster:
                         proc.kill()
                         proc.wait()
             if network is not None:
+                if self.runtime == "docker":
+                    from tests.controlplane.node import docker_runtime
+
+                    docker_runtime.remove_leftovers(network.bridge)
                 network.delete()
 
     def _bring_up(self, network: PodNetwork) -> None:

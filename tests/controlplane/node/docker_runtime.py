@@ -33,7 +33,11 @@ def pause_name(bridge: str, slot: int) -> str:
 def start_pause(bridge: str, slot: int, uid: str, image: str) -> int:
     """The pod's sandbox container; its process id (whose network namespace the pod gets)."""
     name = pause_name(bridge, slot)
-    _docker("rm", "-f", name, check=False)  # a leftover of an agent that was killed
+    # leftovers of an agent that was killed, in this pod's slot: its sandbox and its containers (named after
+    # the sandbox), which would hold the names this pod's containers take
+    leftovers = _docker("ps", "-aq", "--filter", f"name=^/{name}(-.*)?$", check=False).split()
+    if leftovers:
+        _docker("rm", "-f", *leftovers, check=False)
     _docker(
         "run",
         "-d",
@@ -49,6 +53,14 @@ def start_pause(bridge: str, slot: int, uid: str, image: str) -> int:
         "import signal; signal.pause()",
     )
     return int(_docker("inspect", "-f", "{{.State.Pid}}", name))
+
+
+def remove_leftovers(bridge: str) -> None:
+    """Every container of a cluster's pods (named after its bridge) still there once its agent has stopped:
+    an agent given too little time to remove them all (a vfs engine removes slowly) leaves none behind."""
+    names = _docker("ps", "-aq", "--filter", f"name=^/mlk-{bridge}-pod", check=False).split()
+    if names:
+        _docker("rm", "-f", *names, check=False)
 
 
 def remove_pod(uid: str, bridge: str, slot: int) -> None:
